@@ -82,12 +82,13 @@ class MotionClip:
         self.betas = np.asarray(self.betas, dtype=np.float64)
         if self.expression is not None:
             self.expression = np.asarray(self.expression, dtype=np.float64)
-        n = self.global_orient.shape[0] if self.global_orient.ndim == 2 else -1
-        dims = dict(POSE_PARAM_DIMS, transl=3)
-        for name, width in dims.items():
+        if self.global_orient.ndim != 2 or self.global_orient.shape[0] == 0:
+            raise MayhemInputError(src, "global_orient", f"shape {self.global_orient.shape}, expected (F, 3), F > 0")
+        n = self.global_orient.shape[0]
+        for name, width in dict(POSE_PARAM_DIMS, transl=3).items():
             arr = getattr(self, name)
             if arr.shape != (n, width):
-                raise MayhemInputError(src, name, f"shape {arr.shape}, expected (F, {width}) with F = {n}")
+                raise MayhemInputError(src, name, f"shape {arr.shape}, expected ({n}, {width})")
         if self.expression is not None and (self.expression.ndim != 2 or self.expression.shape[0] != n):
             raise MayhemInputError(src, "expression", f"shape {self.expression.shape}, expected ({n}, E)")
         if self.betas.ndim != 1:
@@ -168,9 +169,8 @@ def resample(clip: MotionClip, target_fps: float) -> MotionClip:
     """
     target = _check_fps(clip.source, "target_fps", target_fps)
     n_src = clip.num_frames
-    ratio_num, ratio_den = clip.fps, target  # source position of frame k = k * fps / target
     n_out = int(math.floor((n_src - 1) * target / clip.fps + _SNAP)) + 1
-    pos = np.arange(n_out, dtype=np.float64) * ratio_num / ratio_den
+    pos = np.arange(n_out, dtype=np.float64) * clip.fps / target  # source frame of output k
     i0 = np.clip(np.floor(pos + _SNAP).astype(np.int64), 0, n_src - 1)
     frac = np.clip(pos - i0, 0.0, 1.0)
     exact = frac < _SNAP
@@ -180,11 +180,14 @@ def resample(clip: MotionClip, target_fps: float) -> MotionClip:
     params = clip.pose_params()
     names = list(params)
     widths = [params[n].shape[1] for n in names]
-    aa = np.concatenate([params[n] for n in names], axis=1).reshape(n_src, -1, 3)
-    q = axis_angle_to_quaternion(aa)                            # (F, J, 4)
-    q_out = slerp(q[i0], q[i1], frac[:, None])                  # (n_out, J, 4)
-    aa_out = quaternion_to_axis_angle(q_out).reshape(n_out, -1)
-    aa_out[exact] = aa.reshape(n_src, -1)[i0[exact]]            # exact copies on source frames
+    aa = np.concatenate([params[n] for n in names], axis=1)    # (F, 165)
+    aa_out = aa[i0]                                             # exact copies on source frames
+    mid = ~exact
+    if mid.any():
+        q0 = axis_angle_to_quaternion(aa[i0[mid]].reshape(-1, 3))
+        q1 = axis_angle_to_quaternion(aa[i1[mid]].reshape(-1, 3))
+        t = np.repeat(frac[mid], aa.shape[1] // 3)
+        aa_out[mid] = quaternion_to_axis_angle(slerp(q0, q1, t)).reshape(-1, aa.shape[1])
 
     out = {}
     col = 0
