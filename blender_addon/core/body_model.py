@@ -86,13 +86,16 @@ class BodyModel:
             return self._cache[key]
         V = self.num_vertices
         dirs = np.concatenate([self.shapedirs, self.exprdirs], axis=2)  # (V,3,K)
+        K = dirs.shape[2]
+        dirs_cm = np.ascontiguousarray(dirs.transpose(2, 1, 0).reshape(K, 3 * V))
         lay = {
             # (3, V) coordinate-major, so per-chunk arrays are contiguous along vertices.
             "template_cm": np.ascontiguousarray(self.v_template.T, dtype=np.float64),
-            # (K, 3V) coordinate-major blend-shape basis.
-            "dirs_cm": np.ascontiguousarray(dirs.transpose(2, 1, 0).reshape(dirs.shape[2], 3 * V), dtype=dtype),
+            # (K, 3V) coordinate-major blend-shape basis, float64 and the working dtype.
+            "dirs_cm64": dirs_cm,
+            "dirs_cm": dirs_cm.astype(dtype, copy=False),
             "J_template": self.J_regressor @ self.v_template,  # (55,3) float64
-            "J_dirs": np.einsum("jv,vck->jck", self.J_regressor, dirs),  # (55,3,K)
+            "J_dirs": (self.J_regressor @ dirs.reshape(V, 3 * K)).reshape(NUM_JOINTS, 3, K),
             "weights_T": np.ascontiguousarray(self.weights.T, dtype=dtype),  # (55, V)
         }
         if self.posedirs is not None:
@@ -215,7 +218,8 @@ class BodyModel:
         out = np.empty((n_frames, V, 3), dtype=dtype)
         shaped_static = None
         if not per_frame_shape:
-            shaped_static = (lay["template_cm"].reshape(-1) + coeffs[0] @ lay["dirs_cm"].astype(np.float64)).astype(dtype)
+            used = np.flatnonzero(coeffs[0])  # most coefficients are zero (300 betas, 100 expressions)
+            shaped_static = (lay["template_cm"].reshape(-1) + coeffs[0, used] @ lay["dirs_cm64"][used]).astype(dtype)
         eye = np.eye(3)
         # Skinning transforms transposed to (F, 55, 4, 3): rows are the columns of [R | t].
         skin_rows = np.ascontiguousarray(skin[:, :, :3, :4].transpose(0, 1, 3, 2), dtype=dtype)

@@ -1,0 +1,248 @@
+"""Config + seed -> recipe: the plain, JSON-serialisable description of one sequence.
+
+Everything random is drawn here, in core code without Blender, so a cluster head can sample
+and shard work, and any sequence can be rebuilt from its scene.json alone. Each sequence's
+random stream derives from (global seed, sequence index) only, so sharding never changes
+what a sequence contains.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import assets
+from .body_model import BodyModel, load_body_model
+from .camera import intrinsics, look_at, project
+from .config import Config
+from .errors import MayhemInputError
+from .motion import MotionClip, load_amass
+from .people import clip_window, facing_yaw, place
+
+RECIPE_VERSION = 1
+BUILTIN_HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
+
+
+def sequence_seed(global_seed: int, index: int) -> int:
+    """Seed of one sequence, independent of how sequences are sharded."""
+    return int(np.random.SeedSequence([int(global_seed), int(index)]).generate_state(1, dtype=np.uint64)[0]) >> 1
+
+
+def sequence_name(index: int) -> str:
+    return f"seq_{index:06d}"
+
+
+@dataclass
+class AssetCache:
+    """Loaded body models and motion clips, shared across the sequences of one process."""
+
+    models: dict = field(default_factory=dict)
+    clips: dict = field(default_factory=dict)
+
+    def model(self, path: str, gender: str) -> BodyModel:
+        key = (str(path), gender)
+        if key not in self.models:
+            self.models[key] = load_body_model(path, gender=gender)
+        return self.models[key]
+
+    def clip(self, ref: str, fps: float) -> MotionClip:
+        key = (ref, float(fps))
+        if key not in self.clips:
+            self.clips[key] = load_amass(assets.resolve_motion(ref), target_fps=fps)
+        return self.clips[key]
+
+
+def motion_catalog(config: Config, config_path=None) -> list[str]:
+    """Motion references the config allows, in a stable order."""
+    if config.motion.source == "builtin":
+        names = list(assets.builtin_motion_paths())
+        refs = [assets.BUILTIN_PREFIX + n for n in names]
+        if config.motion.clips:
+            missing = [c for c in config.motion.clips if c not in names]
+            if missing:
+                raise MayhemInputError(config_path, "motion.clips", f"no bundled motion named {missing[0]!r} (have: {', '.join(names)})")
+            refs = [assets.BUILTIN_PREFIX + c for c in config.motion.clips]
+    else:
+        folder = Path(config.motion.source).expanduser()
+        if not folder.is_dir():
+            raise MayhemInputError(config_path, "motion.source", f"folder {folder} not found")
+        files = sorted(p for p in folder.rglob("*.npz") if p.is_file())
+        if config.motion.clips:
+            files = [p for p in files if p.name in config.motion.clips or p.stem in config.motion.clips]
+        refs = [str(p.resolve()) for p in files]
+    if not refs:
+        raise MayhemInputError(config_path, "motion.source", "no motion files found")
+    return refs
+
+
+def hdri_catalog(config: Config, config_path=None) -> list[str]:
+    world = config.world
+    refs: list[str] = []
+    if world.hdri == "builtin":
+        refs = [assets.BUILTIN_PREFIX + n for n in BUILTIN_HDRIS]
+    elif world.hdri in BUILTIN_HDRIS:
+        refs = [assets.BUILTIN_PREFIX + world.hdri]
+    else:
+        path = Path(world.hdri).expanduser()
+        if not path.is_file():
+            raise MayhemInputError(config_path, "world.hdri", f"{path} is neither a bundled HDRI name nor a file")
+        refs = [str(path.resolve())]
+    for folder in world.hdri_folders:
+        folder = Path(folder).expanduser()
+        found = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".exr", ".hdr")) if folder.is_dir() else []
+        if not found:
+            raise MayhemInputError(config_path, "world.hdri_folders", f"{folder} has no .exr/.hdr files")
+        refs.extend(str(p.resolve()) for p in found)
+    return refs
+
+
+def _uniform(rng, bounds) -> float:
+    lo, hi = bounds
+    return float(lo) if lo == hi else float(rng.uniform(lo, hi))
+
+
+def person_params(person: dict, frames: int, fps: float, cache: AssetCache):
+    """World-frame SMPL-X parameters of a recipe person, its model and rest pelvis joints."""
+    model = cache.model(person["model_path"], person["gender"])
+    clip = cache.clip(person["motion"]["ref"], fps)
+    window = clip_window(clip, person["motion"]["start_frame"], frames)
+    betas = np.asarray(person["betas"], dtype=np.float64)
+    rest = model.forward(betas=betas, expression=window.get("expression"), return_vertices=False).rest_joints[:, 0]
+    pl = person["placement"]
+    params = place(window, rest, pl["x"], pl["y"], pl["z"], pl["yaw_rad"])
+    params["betas"] = betas
+    return model, params, rest
+
+
+def posed_vertices(model: BodyModel, params: dict) -> np.ndarray:
+    kwargs = {k: v for k, v in params.items() if k != "betas"}
+    return model.forward(betas=params["betas"], **kwargs, dtype=np.float64).vertices
+
+
+def _placement(paths_xy: list[np.ndarray], candidate: np.ndarray, config: Config) -> bool:
+    """True when a root trajectory keeps min_distance from every placed one at all times."""
+    for other in paths_xy:
+        d = np.linalg.norm(candidate[:, None, :] - other[None, :, :], axis=-1)
+        if d.min() < config.people.min_distance_m:
+            return False
+    return True
+
+
+def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetCache | None = None) -> dict:
+    """Draw one sequence's recipe from the config."""
+    cache = cache or AssetCache()
+    seed = sequence_seed(config.seed, index)
+    rng = np.random.default_rng(seed)
+    frames, fps = config.frames, config.fps
+    motions = motion_catalog(config, config_path)
+    hdris = hdri_catalog(config, config_path)
+    textures = [str(Path(t).expanduser().resolve()) for t in config.body.skin_textures]
+    for t in textures:
+        if not Path(t).is_file():
+            raise MayhemInputError(config_path, "body.skin_textures", f"texture {t} not found")
+
+    lo, hi = config.people.count
+    n_people = int(rng.integers(lo, hi + 1))
+    people, paths_xy, dropped = [], [], 0
+    for p in range(n_people):
+        gender = str(rng.choice(config.body.genders))
+        model_path = assets.resolve_body_model(config.body.model, gender, config_path)
+        model_ref = "free" if config.body.model == "free" else str(model_path.resolve())
+        betas = rng.normal(scale=config.body.betas_std, size=config.body.num_betas)
+        motion_ref = motions[int(rng.integers(len(motions)))]
+        clip = cache.clip(motion_ref, fps)
+        start = int(rng.integers(0, max(1, clip.num_frames - frames + 1)))
+        person = {
+            "id": p, "instance_id": p + 1, "gender": gender, "model": model_ref,
+            "model_path": str(model_path), "betas": [float(b) for b in betas],
+            "skin": {"tone": _uniform(rng, config.body.skin_tone),
+                     "texture": textures[int(rng.integers(len(textures)))] if textures else None,
+                     "seed": int(rng.integers(2**31))},
+            "motion": {"ref": motion_ref, "start_frame": start},
+        }
+        # Placement by rejection: the whole root path stays clear of everyone else's.
+        window = clip_window(clip, start, frames)
+        model = cache.model(str(model_path), gender)
+        pelvis_rest = model.forward(betas=betas, return_vertices=False).rest_joints[0, 0]
+        pelvis = window["transl"] + pelvis_rest  # world pelvis path of the unplaced clip
+        placed = None
+        for _ in range(200):
+            yaw = float(rng.uniform(-np.pi, np.pi))
+            r = config.people.area_radius_m * np.sqrt(rng.uniform()) if n_people > 1 else 0.0
+            a = rng.uniform(-np.pi, np.pi)
+            x, y = float(r * np.cos(a)), float(r * np.sin(a))
+            c, s = np.cos(yaw), np.sin(yaw)
+            xy = pelvis[:, :2] - pelvis[:1, :2]
+            path = np.stack([c * xy[:, 0] - s * xy[:, 1] + x, s * xy[:, 0] + c * xy[:, 1] + y], axis=1)
+            if _placement(paths_xy, path, config):
+                placed = (x, y, yaw, path)
+                break
+        if placed is None:
+            dropped += 1
+            continue
+        x, y, yaw, path = placed
+        # Yaw turns the clip about its own first root position; the offset puts it at (x, y).
+        t0 = pelvis[0]
+        c, s = np.cos(yaw), np.sin(yaw)
+        rot_t0 = np.array([c * t0[0] - s * t0[1], s * t0[0] + c * t0[1]])
+        person["placement"] = {"x": float(x - rot_t0[0]), "y": float(y - rot_t0[1]), "z": 0.0, "yaw_rad": yaw}
+        _, params, _ = person_params(person, frames, fps, cache)
+        # Ground contact: the lowest vertex over the sequence touches z = 0.
+        verts = posed_vertices(model, params)
+        person["placement"]["z"] = float(-verts[..., 2].min())
+        paths_xy.append(path)
+        people.append(person)
+
+    recipe = {
+        "recipe_version": RECIPE_VERSION,
+        "name": sequence_name(index), "index": int(index), "seed": seed, "global_seed": int(config.seed),
+        "frames": int(frames), "fps": float(fps),
+        "image": {"width": int(config.camera.resolution[0]), "height": int(config.camera.resolution[1])},
+        "people": people, "people_dropped": dropped,
+        "world": {"kind": "hdri", "hdri": hdris[int(rng.integers(len(hdris)))],
+                  "strength": _uniform(rng, config.world.strength),
+                  "rotation_rad": float(np.deg2rad(_uniform(rng, config.world.rotation_deg))),
+                  "shadow_catcher": bool(config.world.shadow_catcher)},
+        "render": dict(vars(config.render)),
+    }
+    recipe["camera"] = _sample_camera(config, recipe, rng, cache)
+    return recipe
+
+
+def _sample_camera(config: Config, recipe: dict, rng, cache: AssetCache) -> dict:
+    """A static camera looking at the people from around their facing direction, pulled back
+    until every body is inside the image on every frame (when frame_people is on)."""
+    cam = config.camera
+    W, H = recipe["image"]["width"], recipe["image"]["height"]
+    focal = _uniform(rng, cam.focal_mm)
+    distance = _uniform(rng, cam.distance_m)
+    height = _uniform(rng, cam.height_m)
+    target_h = _uniform(rng, cam.target_height_m)
+    azimuth = np.deg2rad(_uniform(rng, cam.azimuth_deg))
+    K = intrinsics(focal, cam.sensor_width_mm, W, H)
+    all_points, headings = [], []
+    for person in recipe["people"]:
+        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+        all_points.append(posed_vertices(model, params).reshape(-1, 3))
+        headings.append(facing_yaw(params["global_orient"][0]))
+    all_pts = np.concatenate(all_points) if all_points else np.zeros((1, 3))
+    centre = (all_pts.min(0) + all_pts.max(0)) / 2.0
+    heading = float(np.arctan2(np.mean(np.sin(headings)), np.mean(np.cos(headings)))) if headings else 0.0
+    direction = np.array([np.cos(heading + azimuth), np.sin(heading + azimuth), 0.0])
+    target = np.array([centre[0], centre[1], target_h])
+
+    def all_inside(pts, eye):
+        uv, depth = project(pts, K, look_at(eye, target))
+        return bool(np.all((depth > 0.1) & (uv[:, 0] >= 0) & (uv[:, 0] <= W - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= H - 1)))
+
+    # Search on a subsample, then confirm on every vertex of every frame.
+    sample = all_pts[::7]
+    for _ in range(80):
+        eye = target + distance * direction
+        eye[2] = height
+        if not cam.frame_people or (all_inside(sample, eye) and all_inside(all_pts, eye)):
+            break
+        distance *= 1.1
+    return {"kind": "static", "focal_mm": focal, "sensor_width_mm": float(cam.sensor_width_mm),
+            "eye": [float(v) for v in eye], "target": [float(v) for v in target], "distance_m": float(distance)}
