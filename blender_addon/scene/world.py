@@ -1,0 +1,96 @@
+"""Environment lighting (HDRI worlds) and the shadow-catcher ground.
+
+Bodies are lit by an equirectangular HDRI that is also the visible background; a shadow-catcher
+plane at z = 0 gives them contact shadows without drawing a floor over the HDRI.  Blender ships
+eight CC0 HDRIs (the ones of the viewport's studio lights), so the project works with no
+downloads; users can add folders of their own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from ..core.errors import MayhemInputError
+
+HDRI_SUFFIXES = (".exr", ".hdr")
+
+
+def builtin_hdris() -> dict[str, Path]:
+    """{name: path} of the CC0 HDRIs bundled with Blender (datafiles/studiolights/world)."""
+    folder = Path(bpy.utils.system_resource("DATAFILES")) / "studiolights" / "world"
+    return {p.stem: p for p in sorted(folder.glob("*.exr"))}
+
+
+def hdri_paths(folders, field: str = "world.hdri_folders") -> list[Path]:
+    """All .exr/.hdr files in the user's HDRI folders, sorted so sampling is reproducible.
+
+    A missing or empty folder is a config error (it would otherwise silently shrink the pool).
+    """
+    out: list[Path] = []
+    for folder in folders:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise MayhemInputError(folder, field, "HDRI folder does not exist")
+        found = sorted(p for p in folder.iterdir()
+                       if p.is_file() and p.suffix.lower() in HDRI_SUFFIXES)
+        if not found:
+            raise MayhemInputError(folder, field, "HDRI folder has no .exr or .hdr files")
+        out.extend(found)
+    return out
+
+
+def setup_hdri_world(scene, path, strength: float = 1.0, rotation_rad: float = 0.0):
+    """Make `scene`'s world an HDRI: Texture Coordinate -> Mapping (Z rotation) -> Environment
+    Texture -> Background(strength) -> World Output.  The image is loaded with
+    check_existing=True so consecutive sequences sharing an HDRI do not reload it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MayhemInputError(path, "world.hdri", "HDRI file does not exist")
+    world = scene.world
+    if world is None:
+        world = bpy.data.worlds.new("mayhem_world")
+        scene.world = world
+    world.use_nodes = True
+    nodes = world.node_tree.nodes
+    links = world.node_tree.links
+    nodes.clear()
+    coord = nodes.new("ShaderNodeTexCoord")
+    mapping = nodes.new("ShaderNodeMapping")
+    mapping.vector_type = "POINT"
+    env = nodes.new("ShaderNodeTexEnvironment")
+    env.image = bpy.data.images.load(str(path), check_existing=True)
+    env.projection = "EQUIRECTANGULAR"
+    background = nodes.new("ShaderNodeBackground")
+    output = nodes.new("ShaderNodeOutputWorld")
+    mapping.inputs["Rotation"].default_value = (0.0, 0.0, float(rotation_rad))
+    background.inputs["Strength"].default_value = float(strength)
+    links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
+    links.new(mapping.outputs["Vector"], env.inputs["Vector"])
+    links.new(env.outputs["Color"], background.inputs["Color"])
+    links.new(background.outputs["Background"], output.inputs["Surface"])
+    for i, node in enumerate((coord, mapping, env, background, output)):
+        node.location = (300 * i, 0)
+    return world
+
+
+def add_shadow_catcher(name: str = "ground", size: float = 50.0, scene=None):
+    """A size x size plane at z = 0 that only catches shadows (the HDRI shows through).
+
+    pass_index 0 keeps it out of the instance mask; its depth still appears in the Z pass,
+    which is what a real camera would measure for the floor.
+    """
+    scene = scene or bpy.context.scene
+    mesh = bpy.data.meshes.new(name)
+    h = size / 2.0
+    mesh.from_pydata([(-h, -h, 0.0), (h, -h, 0.0), (h, h, 0.0), (-h, h, 0.0)], [], [(0, 1, 2, 3)])
+    mesh.update()
+    obj = bpy.data.objects.new(name, mesh)
+    scene.collection.objects.link(obj)
+    obj.is_shadow_catcher = True
+    obj.pass_index = 0
+    obj.hide_render = False
+    obj.visible_camera = True
+    obj.visible_shadow = True
+    return obj
