@@ -34,3 +34,12 @@ def free_body_path():
     if not path.exists():
         pytest.fail(f"{path} is missing: build it with assets/bodies/build_free_body.py")
     return path
+
+
+@pytest.fixture
+def fresh_blender():
+    """bpy after a factory reset to an empty file, so no test sees another test's scene."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy
