@@ -7,6 +7,9 @@ and pixels can never come from different renders.
 """
 from __future__ import annotations
 
+import sys
+import os
+import contextlib
 import logging
 import re
 import time
@@ -233,8 +236,28 @@ def _frame_file(pattern: str, frame: int, ext: str) -> Path:
 
 
 # -------------------------------------------------------------------------------- rendering
+@contextlib.contextmanager
+def _quiet_stdout(enabled: bool = True):
+    """Send Blender's per-sample render log (written to file descriptor 1 by C code) to
+    /dev/null, so the progress bar and our own log lines stay readable."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def render_animation(scene, frame_start: int, frame_end: int, rgb_dir, pass_dir,
-                     progress=None) -> list[tuple[Path, Path]]:
+                     progress=None, quiet: bool = True) -> list[tuple[Path, Path]]:
     """Render frames frame_start..frame_end (inclusive) and return [(rgb_png, pass_exr)] per frame.
 
     `progress(frame_index, n_frames, seconds)` is called after each frame is written, with the
@@ -266,7 +289,8 @@ def render_animation(scene, frame_start: int, frame_end: int, rgb_dir, pass_dir,
     handlers.render_pre.append(on_pre)
     handlers.render_write.append(on_write)
     try:
-        bpy.ops.render.render(animation=True, write_still=True, scene=scene.name)
+        with _quiet_stdout(quiet):
+            bpy.ops.render.render(animation=True, write_still=True, scene=scene.name)
     finally:
         handlers.render_pre.remove(on_pre)
         handlers.render_write.remove(on_write)
