@@ -1,0 +1,1 @@
+"""Blender scene building (needs bpy): bodies, skin, cameras, animation written in bulk."""
