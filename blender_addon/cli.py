@@ -31,12 +31,6 @@ def _cmd_overlay(args) -> int:
     return 0
 
 
-def _cmd_export_bedlam(args) -> int:
-    from .core import export_bedlam
-
-    return export_bedlam.main([args.dataset, "--out", args.out])
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mayhem", description="BEDLAM-style synthetic human data in Blender")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -54,14 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--max-frames", type=int, default=16)
     ov.set_defaults(func=_cmd_overlay)
 
-    ex = sub.add_parser("export-bedlam", help="write BEDLAM training labels (.npz) for a dataset")
-    ex.add_argument("dataset")
-    ex.add_argument("--out", required=True)
-    ex.set_defaults(func=_cmd_export_bedlam)
+    # Parsed by core.export_bedlam.main (see main()); listed here for --help.
+    sub.add_parser("export-bedlam", help="write BEDLAM training labels (.npz) for a dataset: DATASET --out FILE")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "export-bedlam":  # its own parser owns every option, -h included
+        from .core import export_bedlam
+
+        return export_bedlam.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:

@@ -375,3 +375,18 @@ def test_blender_exr_and_png_read_like_blender(cycles_render, fresh_blender):
     rgb = png.read_png(cycles_render / "rgb.png")
     assert rgb.shape == (36, 64, 4) and rgb.dtype == np.uint8
     np.testing.assert_array_equal(rgb, np.rint(blender_pixels(bpy, cycles_render / "rgb.png", True) * 255))
+
+
+def test_strip_png_metadata_keeps_pixels(tmp_path):
+    import struct
+    import zlib
+
+    img = (np.arange(12 * 7 * 3) % 251).astype(np.uint8).reshape(12, 7, 3)
+    raw = png.png_bytes(img)
+    text = b"RenderTime\x0000:01.23"
+    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+    path = tmp_path / "a.png"
+    path.write_bytes(raw[:33] + chunk + raw[33:])  # after IHDR, as Blender writes it
+    png.strip_png_metadata(path)
+    assert path.read_bytes() == raw
+    np.testing.assert_array_equal(png.read_png(path), img)

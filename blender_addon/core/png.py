@@ -218,3 +218,27 @@ def read_png(path) -> np.ndarray:
             raise MayhemInputError(path, "PLTE", "pixel refers past the end of the palette")
         return palette[index]
     return img[:, :, 0] if spp == 1 else img
+
+
+_METADATA_CHUNKS = {b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+
+
+def strip_png_metadata(path) -> Path:
+    """Drop text and time chunks (render times, dates) so equal pixels give equal bytes.
+
+    Blender's Cycles writes its per-frame render timings into every PNG it saves; a
+    deterministic dataset must not carry them. The pixel data is copied untouched.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if data[:8] != SIGNATURE:
+        raise MayhemInputError(path, "signature", "not a PNG file")
+    out, pos = [data[:8]], 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if kind not in _METADATA_CHUNKS:
+            out.append(data[pos:end])
+        pos = end
+    return atomic_write_bytes(path, b"".join(out))

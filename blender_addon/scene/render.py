@@ -157,6 +157,9 @@ def configure_cycles(scene, *, width: int, height: int, samples: int, adaptive_t
     cyc.pixel_filter_type = "BLACKMAN_HARRIS"
     cyc.filter_width = 1.5
     r.dither_intensity = 0.0
+    # No date/render-time metadata in the PNGs: same recipe -> same bytes.
+    for flag in [name for name in dir(r) if name.startswith("use_stamp")]:
+        setattr(r, flag, False)
     r.use_motion_blur = False  # labels are instantaneous; blurred pixels would not match them
 
     r.threads_mode = "FIXED" if threads > 0 else "AUTO"

@@ -21,7 +21,7 @@ from ..core.atomic import atomic_write_text, safe_join
 from ..core.config import Config
 from ..core.exr import write_depth_exr
 from ..core.labels import FORMAT_VERSION, compute_labels, write_labels
-from ..core.png import write_png
+from ..core.png import strip_png_metadata, write_png
 from ..core.recipe import AssetCache, sample_recipe
 
 log = logging.getLogger("mayhem.generate")
@@ -86,6 +86,7 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
         expected = tmp / "rgb" / f"{k:06d}.png"
         if Path(rgb_path) != expected:
             Path(rgb_path).replace(expected)
+        strip_png_metadata(expected)
         depth, instance = read_passes(pass_path)
         write_png(tmp / "mask" / f"{k:06d}.png", instance.astype(np.uint16))
         write_depth_exr(tmp / "depth" / f"{k:06d}.exr", depth.astype(np.float32))
