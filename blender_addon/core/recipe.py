@@ -130,13 +130,47 @@ def _placement(paths_xy: list[np.ndarray], candidate: np.ndarray, config: Config
 
 
 def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetCache | None = None) -> dict:
-    """Draw one sequence's recipe from the config."""
+    """Draw one sequence's recipe from the config.
+
+    People, world and camera each draw from their own random stream (children of the
+    sequence seed), so a change in how one part is sampled leaves the others unchanged.
+    """
     cache = cache or AssetCache()
     seed = sequence_seed(config.seed, index)
-    rng = np.random.default_rng(seed)
-    frames, fps = config.frames, config.fps
-    motions = motion_catalog(config, config_path)
+    rng_people, rng_world, rng_camera, rng_appearance = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    recipe = {
+        "recipe_version": RECIPE_VERSION,
+        "name": sequence_name(index), "index": int(index), "seed": seed, "global_seed": int(config.seed),
+        "frames": int(config.frames), "fps": float(config.fps),
+        "image": {"width": int(config.camera.resolution[0]), "height": int(config.camera.resolution[1])},
+        "render": dict(vars(config.render)),
+    }
+    recipe["world"] = _sample_world(config, rng_world, config_path)
+    recipe["people"], recipe["people_dropped"] = _sample_people(config, recipe, rng_people, rng_appearance, cache, config_path)
+    recipe["camera"] = _sample_camera(config, recipe, rng_camera, cache)
+    return recipe
+
+
+def _sample_world(config: Config, rng, config_path) -> dict:
     hdris = hdri_catalog(config, config_path)
+    return {"kind": "hdri", "hdri": hdris[int(rng.integers(len(hdris)))],
+            "strength": _uniform(rng, config.world.strength),
+            "rotation_rad": float(np.deg2rad(_uniform(rng, config.world.rotation_deg))),
+            "shadow_catcher": bool(config.world.shadow_catcher)}
+
+
+def _sample_appearance(config: Config, rng, textures: list[str]) -> dict:
+    """Skin draw of one person (tone on the Monk scale, optional texture, variation seed)."""
+    return {"skin": {"tone": _uniform(rng, config.body.skin_tone),
+                     "texture": textures[int(rng.integers(len(textures)))] if textures else None,
+                     "seed": int(rng.integers(2**31))}}
+
+
+def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: AssetCache, config_path):
+    """Bodies, motions and placements; returns (people, number dropped for lack of room)."""
+    frames, fps = recipe["frames"], recipe["fps"]
+    motions = motion_catalog(config, config_path)
     textures = [str(Path(t).expanduser().resolve()) for t in config.body.skin_textures]
     for t in textures:
         if not Path(t).is_file():
@@ -154,11 +188,9 @@ def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetC
         clip = cache.clip(motion_ref, fps)
         start = int(rng.integers(0, max(1, clip.num_frames - frames + 1)))
         person = {
-            "id": p, "instance_id": p + 1, "gender": gender, "model": model_ref,
+            "id": len(people), "instance_id": len(people) + 1, "gender": gender, "model": model_ref,
             "model_path": str(model_path), "betas": [float(b) for b in betas],
-            "skin": {"tone": _uniform(rng, config.body.skin_tone),
-                     "texture": textures[int(rng.integers(len(textures)))] if textures else None,
-                     "seed": int(rng.integers(2**31))},
+            **_sample_appearance(config, rng_appearance, textures),
             "motion": {"ref": motion_ref, "start_frame": start},
         }
         # Placement by rejection: the whole root path stays clear of everyone else's.
@@ -193,21 +225,7 @@ def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetC
         person["placement"]["z"] = float(-verts[..., 2].min())
         paths_xy.append(path)
         people.append(person)
-
-    recipe = {
-        "recipe_version": RECIPE_VERSION,
-        "name": sequence_name(index), "index": int(index), "seed": seed, "global_seed": int(config.seed),
-        "frames": int(frames), "fps": float(fps),
-        "image": {"width": int(config.camera.resolution[0]), "height": int(config.camera.resolution[1])},
-        "people": people, "people_dropped": dropped,
-        "world": {"kind": "hdri", "hdri": hdris[int(rng.integers(len(hdris)))],
-                  "strength": _uniform(rng, config.world.strength),
-                  "rotation_rad": float(np.deg2rad(_uniform(rng, config.world.rotation_deg))),
-                  "shadow_catcher": bool(config.world.shadow_catcher)},
-        "render": dict(vars(config.render)),
-    }
-    recipe["camera"] = _sample_camera(config, recipe, rng, cache)
-    return recipe
+    return people, dropped
 
 
 def _sample_camera(config: Config, recipe: dict, rng, cache: AssetCache) -> dict:
