@@ -46,7 +46,7 @@ def motion_folder(tmp_path_factory):
 
 def _config(motion_folder, **over):
     data = {"seed": 11, "frames": 2, "body": {"model": "free"}, "motion": {"source": str(motion_folder)},
-            "people": {"count": [2, 2], "min_distance_m": 0.8, "area_radius_m": 1.0},
+            "people": {"count": [2, 2], "min_gap_m": 0.2, "area_radius_m": 1.0},
             "camera": {"resolution": [W, H], "focal_mm": [35, 35]},
             "render": {"samples": 4, "denoise": False}}
     data.update(over)

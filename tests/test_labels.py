@@ -37,7 +37,7 @@ def config(smplx_npz, motion_folder):
         "seed": 3, "frames": 6,
         "body": {"model": str(smplx_npz), "num_betas": 10},
         "motion": {"source": str(motion_folder)},
-        "people": {"count": [2, 3], "min_distance_m": 0.5, "area_radius_m": 2.0},
+        "people": {"count": [2, 3], "min_gap_m": 0.3, "area_radius_m": 2.0},
         "camera": {"resolution": [160, 90]},
     })
 
@@ -54,20 +54,43 @@ def test_sequence_seed_depends_on_index_only():
     assert len({sequence_seed(1, i) for i in range(100)}) == 100
 
 
-def test_people_keep_apart_and_stand_on_ground(config):
+def test_people_never_touch_and_stand_on_ground(config):
+    """Swept footprints keep every pair of bodies min_gap_m apart on the ground at all times,
+    so no two bodies interpenetrate on any frame; each body's lowest point touches z = 0."""
     cache = AssetCache()
-    recipe = sample_recipe(config, 0, cache=cache)
-    assert len(recipe["people"]) >= 2
-    paths = []
+    for index in range(3):
+        recipe = sample_recipe(config, index, cache=cache)
+        assert len(recipe["people"]) >= 2
+        clouds = []
+        for person in recipe["people"]:
+            model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+            verts = posed_vertices(model, params)
+            assert abs(verts[..., 2].min()) < 1e-9
+            clouds.append(verts[:, ::10, :2].reshape(-1, 2))
+        for i in range(len(clouds)):
+            for j in range(i + 1, len(clouds)):
+                d = np.linalg.norm(clouds[i][:, None] - clouds[j][None, ::3], axis=-1)
+                assert d.min() >= config.people.min_gap_m - 0.05, (index, i, j, d.min())
+
+
+def test_height_and_bmi_ranges(smplx_npz, motion_folder, tmp_path):
+    from mayhem.core.placement import body_height, body_mass_index
+    from mayhem.core.body_model import load_body_model
+    from mayhem.core.errors import MayhemInputError
+
+    free = config_from_dict({"frames": 2, "body": {"height_m": [1.75, 1.85], "bmi": [15, 40]},
+                             "motion": {"source": str(motion_folder)}, "people": {"count": [3, 3]}})
+    cache = AssetCache()
+    recipe = sample_recipe(free, 0, cache=cache)
     for person in recipe["people"]:
-        model, params, rest = person_params(person, recipe["frames"], recipe["fps"], cache)
-        verts = posed_vertices(model, params)
-        assert abs(verts[..., 2].min()) < 1e-9
-        paths.append(params["transl"][:, :2] + rest[:, :2])
-    for i in range(len(paths)):
-        for j in range(i + 1, len(paths)):
-            d = np.linalg.norm(paths[i][:, None] - paths[j][None], axis=-1)
-            assert d.min() >= config.people.min_distance_m - 1e-9
+        model = cache.model(person["model_path"], person["gender"])
+        rest = model.forward(betas=np.array(person["betas"])).vertices[0]
+        assert 1.75 <= body_height(rest) <= 1.85
+        assert 15 <= body_mass_index(rest, model.faces) <= 40
+    impossible = config_from_dict({"frames": 2, "body": {"height_m": [2.45, 2.5]},
+                                   "motion": {"source": str(motion_folder)}})
+    with pytest.raises(MayhemInputError, match="body.height_m"):
+        sample_recipe(impossible, 0, cache=cache, config_path="cfg.yaml")
 
 
 def test_camera_frame_parameters_reproduce_camera_vertices(config):

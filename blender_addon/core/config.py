@@ -18,9 +18,9 @@ from .errors import MayhemInputError
 Range = list  # [min, max] of numbers; a single number in YAML means [x, x]
 
 
-def _meta(doc: str, *, choices=None, minimum=None, maximum=None, is_range=False, integer=False):
+def _meta(doc: str, *, choices=None, minimum=None, maximum=None, is_range=False, integer=False, optional=False):
     return {"doc": doc, "choices": choices, "minimum": minimum, "maximum": maximum,
-            "is_range": is_range, "integer": integer}
+            "is_range": is_range, "integer": integer, "optional": optional}
 
 
 def _f(default, doc, **kw):
@@ -37,6 +37,8 @@ class BodyConfig:
     betas_std: float = _f(1.0, "standard deviation of the drawn betas", minimum=0.0, maximum=5.0)
     skin_tone: Range = _f([0.0, 1.0], "skin tone range, 0 lightest (Monk 1) to 1 darkest (Monk 10)", minimum=0.0, maximum=1.0, is_range=True)
     skin_textures: list = _f([], "optional albedo textures on the body's UVs (drawn uniformly; empty = procedural skin)")
+    height_m: Range = _f([], "optional [min, max] standing height; betas are redrawn until the body fits", minimum=0.5, maximum=2.5, is_range=True, optional=True)
+    bmi: Range = _f([], "optional [min, max] body-mass index (volume x 985 kg/m3 / height^2)", minimum=10.0, maximum=80.0, is_range=True, optional=True)
 
 
 @dataclass
@@ -48,8 +50,8 @@ class MotionConfig:
 @dataclass
 class PeopleConfig:
     count: Range = _f([1, 2], "people per sequence", minimum=1, maximum=15, is_range=True, integer=True)
-    min_distance_m: float = _f(1.0, "minimum distance between two people's root trajectories", minimum=0.0)
-    area_radius_m: float = _f(2.0, "people are placed within this radius of the scene centre", minimum=0.0)
+    min_gap_m: float = _f(0.2, "minimum gap between two people's ground footprints swept over the whole sequence", minimum=0.0)
+    area_radius_m: float = _f(2.0, "people's starting points are drawn within this radius of the scene centre", minimum=0.0)
 
 
 @dataclass
@@ -119,6 +121,8 @@ def _convert(value, ftype, meta, path, fld):
     if dataclasses.is_dataclass(ftype):
         return _from_dict(ftype, value, path, fld)
     if meta.get("is_range"):
+        if meta.get("optional") and value in (None, []):
+            return []
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value, value]
         if not isinstance(value, list) or len(value) != 2:

@@ -19,6 +19,7 @@ from .config import Config
 from .errors import MayhemInputError
 from .motion import MotionClip, load_amass
 from .people import clip_window, facing_yaw, place
+from .placement import OccupancyGrid, body_height, body_mass_index, place_footprint, swept_footprint
 
 RECIPE_VERSION = 1
 BUILTIN_HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
@@ -120,15 +121,6 @@ def posed_vertices(model: BodyModel, params: dict) -> np.ndarray:
     return model.forward(betas=params["betas"], **kwargs, dtype=np.float64).vertices
 
 
-def _placement(paths_xy: list[np.ndarray], candidate: np.ndarray, config: Config) -> bool:
-    """True when a root trajectory keeps min_distance from every placed one at all times."""
-    for other in paths_xy:
-        d = np.linalg.norm(candidate[:, None, :] - other[None, :, :], axis=-1)
-        if d.min() < config.people.min_distance_m:
-            return False
-    return True
-
-
 def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetCache | None = None) -> dict:
     """Draw one sequence's recipe from the config.
 
@@ -167,8 +159,29 @@ def _sample_appearance(config: Config, rng, textures: list[str]) -> dict:
                      "seed": int(rng.integers(2**31))}}
 
 
+def _draw_betas(config: Config, model: BodyModel, rng, config_path) -> np.ndarray:
+    """Betas ~ N(0, betas_std), redrawn until the body meets the optional height/BMI ranges."""
+    body = config.body
+    for _ in range(200):
+        betas = rng.normal(scale=body.betas_std, size=body.num_betas)
+        if not body.height_m and not body.bmi:
+            return betas
+        rest = posed_vertices(model, {"betas": betas})[0]
+        if body.height_m and not body.height_m[0] <= body_height(rest) <= body.height_m[1]:
+            continue
+        if body.bmi and not body.bmi[0] <= body_mass_index(rest, model.faces) <= body.bmi[1]:
+            continue
+        return betas
+    field = "body.height_m" if body.height_m else "body.bmi"
+    raise MayhemInputError(config_path, field, f"no body of {model.model_id} in this range after 200 draws of betas; widen it")
+
+
 def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: AssetCache, config_path):
-    """Bodies, motions and placements; returns (people, number dropped for lack of room)."""
+    """Bodies, motions and placements; returns (people, number dropped for lack of room).
+
+    Each person's whole swept footprint (all vertices, all frames) is placed on an occupancy
+    grid, so no two bodies come within people.min_gap_m of each other at any time.
+    """
     frames, fps = recipe["frames"], recipe["fps"]
     motions = motion_catalog(config, config_path)
     textures = [str(Path(t).expanduser().resolve()) for t in config.body.skin_textures]
@@ -178,52 +191,45 @@ def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: Ass
 
     lo, hi = config.people.count
     n_people = int(rng.integers(lo, hi + 1))
-    people, paths_xy, dropped = [], [], 0
-    for p in range(n_people):
+    candidates = []
+    for _ in range(n_people):
         gender = str(rng.choice(config.body.genders))
         model_path = assets.resolve_body_model(config.body.model, gender, config_path)
-        model_ref = "free" if config.body.model == "free" else str(model_path.resolve())
-        betas = rng.normal(scale=config.body.betas_std, size=config.body.num_betas)
+        model = cache.model(str(model_path), gender)
+        betas = _draw_betas(config, model, rng, config_path)
         motion_ref = motions[int(rng.integers(len(motions)))]
         clip = cache.clip(motion_ref, fps)
         start = int(rng.integers(0, max(1, clip.num_frames - frames + 1)))
         person = {
-            "id": len(people), "instance_id": len(people) + 1, "gender": gender, "model": model_ref,
+            "gender": gender, "model": "free" if config.body.model == "free" else str(model_path.resolve()),
             "model_path": str(model_path), "betas": [float(b) for b in betas],
             **_sample_appearance(config, rng_appearance, textures),
             "motion": {"ref": motion_ref, "start_frame": start},
+            "placement": {"x": 0.0, "y": 0.0, "z": 0.0, "yaw_rad": 0.0},
         }
-        # Placement by rejection: the whole root path stays clear of everyone else's.
-        window = clip_window(clip, start, frames)
-        model = cache.model(str(model_path), gender)
-        pelvis_rest = model.forward(betas=betas, return_vertices=False).rest_joints[0, 0]
-        pelvis = window["transl"] + pelvis_rest  # world pelvis path of the unplaced clip
-        placed = None
-        for _ in range(200):
-            yaw = float(rng.uniform(-np.pi, np.pi))
-            r = config.people.area_radius_m * np.sqrt(rng.uniform()) if n_people > 1 else 0.0
-            a = rng.uniform(-np.pi, np.pi)
-            x, y = float(r * np.cos(a)), float(r * np.sin(a))
-            c, s = np.cos(yaw), np.sin(yaw)
-            xy = pelvis[:, :2] - pelvis[:1, :2]
-            path = np.stack([c * xy[:, 0] - s * xy[:, 1] + x, s * xy[:, 0] + c * xy[:, 1] + y], axis=1)
-            if _placement(paths_xy, path, config):
-                placed = (x, y, yaw, path)
-                break
-        if placed is None:
+        # The unplaced clip's swept footprint, relative to its first pelvis position.
+        _, params, rest = person_params(person, frames, fps, cache)
+        verts = posed_vertices(model, params)
+        pelvis0 = params["transl"][0] + rest[0]
+        candidates.append((person, swept_footprint(verts, pelvis0[:2]), pelvis0, float(-verts[..., 2].min())))
+
+    reach = max([np.abs(fp.points).max() for _, fp, _, _ in candidates] + [1.0])
+    grid = OccupancyGrid(config.people.area_radius_m + reach + config.people.min_gap_m + 1.0)
+    people, dropped = [], 0
+    for person, footprint, pelvis0, ground in candidates:
+        radius = config.people.area_radius_m if n_people > 1 else 0.0
+        spot = place_footprint(grid, footprint, rng, radius, config.people.min_gap_m)
+        if spot is None:
             dropped += 1
             continue
-        x, y, yaw, path = placed
-        # Yaw turns the clip about its own first root position; the offset puts it at (x, y).
-        t0 = pelvis[0]
+        x, y, yaw, cells = spot
+        grid.occupy(cells)
+        # Yaw turns the clip about the world origin; the offset then brings its first pelvis
+        # position to (x, y). Ground contact: the lowest vertex over the sequence at z = 0.
         c, s = np.cos(yaw), np.sin(yaw)
-        rot_t0 = np.array([c * t0[0] - s * t0[1], s * t0[0] + c * t0[1]])
-        person["placement"] = {"x": float(x - rot_t0[0]), "y": float(y - rot_t0[1]), "z": 0.0, "yaw_rad": yaw}
-        _, params, _ = person_params(person, frames, fps, cache)
-        # Ground contact: the lowest vertex over the sequence touches z = 0.
-        verts = posed_vertices(model, params)
-        person["placement"]["z"] = float(-verts[..., 2].min())
-        paths_xy.append(path)
+        turned = np.array([c * pelvis0[0] - s * pelvis0[1], s * pelvis0[0] + c * pelvis0[1]])
+        person["placement"] = {"x": float(x - turned[0]), "y": float(y - turned[1]), "z": ground, "yaw_rad": yaw}
+        person = {"id": len(people), "instance_id": len(people) + 1, **person}
         people.append(person)
     return people, dropped
 
