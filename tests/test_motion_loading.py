@@ -368,7 +368,9 @@ def test_save_is_atomic_and_overwrites(tmp_path, rng, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(motion_mod.np, "savez", boom)
+    from mayhem.core import atomic as atomic_mod
+
+    monkeypatch.setattr(atomic_mod.os, "fsync", boom)  # fails after the temp file is written
     with pytest.raises(RuntimeError):
         save_amass_smplx(clip.slice(0, 2), out)
     assert out.read_bytes() == before  # old file intact

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import MayhemInputError
+from .npzio import save_npz
 from .rotations import axis_angle_to_quaternion, quaternion_to_axis_angle, slerp
 from .skeleton import POSE_PARAM_DIMS, POSE_PARAM_NAMES, POSE_SLICES, SMPLH_POSE_SLICES
 
@@ -369,23 +369,14 @@ def load_amass(path, target_fps: float | None = 30.0,
 
 # ----------------------------------------------------------------------------- writing
 
-def save_amass_smplx(clip: MotionClip, path) -> None:
-    """Write `clip` in the AMASS SMPL-X npz layout, atomically, at exactly `path`.
-
-    Keys: poses (F,165), trans, betas, gender (str), mocap_frame_rate, mocap_time_length
-    (F / fps, s), surface_model_type 'smplx', num_betas, root_orient, pose_body, pose_hand
-    (F,90), pose_jaw, pose_eye (F,6), and expression when the clip has one; float64.
-    The file is written under a temporary name in the same folder and moved into place,
-    so readers never see a partial file. The betas are written as they are: for a clip
-    with source_format 'smplh' they remain SMPL+H betas.
-    """
-    path = os.fspath(path)
+def amass_smplx_arrays(clip: MotionClip) -> dict:
+    """The arrays of `clip` in the AMASS SMPL-X npz layout (see `save_amass_smplx`)."""
     arrays = {name: getattr(clip, name) for name in POSE_PARAM_NAMES + ("transl", "betas")}
     if clip.expression is not None:
         arrays["expression"] = clip.expression
     for name, arr in arrays.items():
         if not np.all(np.isfinite(arr)):
-            raise MayhemInputError(clip.source, name, "contains NaN/inf; refusing to write " + path)
+            raise MayhemInputError(clip.source, name, "contains NaN/inf; refusing to write it")
     poses = clip.full_pose()
     data = {
         "gender": np.array(clip.gender),
@@ -404,21 +395,18 @@ def save_amass_smplx(clip: MotionClip, path) -> None:
     }
     if clip.expression is not None:
         data["expression"] = np.asarray(clip.expression, dtype=np.float64)
+    return data
 
-    # Temporary file next to the target (same file system, so os.replace is atomic);
-    # opened with mode 0o666 so the umask applies as for any new file.
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+def save_amass_smplx(clip: MotionClip, path) -> None:
+    """Write `clip` in the AMASS SMPL-X npz layout, atomically, at exactly `path`.
+
+    Keys: poses (F,165), trans, betas, gender (str), mocap_frame_rate, mocap_time_length
+    (F / fps, s), surface_model_type 'smplx', num_betas, root_orient, pose_body, pose_hand
+    (F,90), pose_jaw, pose_eye (F,6), and expression when the clip has one; float64.
+    Stored uncompressed with fixed zip metadata (core.npzio), so the same clip gives the
+    same bytes on any machine, and written under a temporary name then moved into place.
+    The betas are written as they are: for a clip with source_format 'smplh' they remain
+    SMPL+H betas.
+    """
+    save_npz(path, amass_smplx_arrays(clip), compress=False)

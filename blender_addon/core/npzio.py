@@ -26,6 +26,7 @@ def npz_bytes(arrays: dict, compress: bool = True) -> bytes:
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_DATE)
             info.compress_type = method
             info.external_attr = 0o644 << 16
+            info.create_system = 3  # same bytes when written on Windows
             member = io.BytesIO()
             np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
             zf.writestr(info, member.getvalue())
