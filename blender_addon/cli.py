@@ -15,12 +15,35 @@ EXIT_BAD_INPUT = 2
 
 
 def _cmd_generate(args) -> int:
+    import dataclasses
+
     from .core.config import load_config
-    from .services.generate import generate_dataset
+    from .services.batch import BatchOptions, format_summary, generate
 
     config = load_config(args.config)
-    summary = generate_dataset(config, args.out, config_path=args.config, progress=not args.quiet)
+    if args.sequences is not None:
+        if args.sequences < 1:
+            raise MayhemInputError(None, "--sequences", f"must be >= 1, got {args.sequences}")
+        config = dataclasses.replace(config, sequences=args.sequences)
+    options = BatchOptions(workers=args.workers, executor=args.executor, address=args.address,
+                           overwrite=args.overwrite, force=args.force, retry_failed=args.retry_failed,
+                           blender=args.blender, retries=args.retries, progress=not args.quiet)
+    try:
+        summary = generate(config, args.out, options, config_path=args.config)
+    except KeyboardInterrupt:
+        print("mayhem: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    print(format_summary(summary), file=sys.stderr)
     return 0 if summary["failed"] == 0 else 1
+
+
+def _cmd_prepare_scene(args) -> int:
+    from .scene.environment import prepare_scene  # needs bpy
+
+    for f in args.files:
+        out, env = prepare_scene(f, use_cache=args.cache, cell=args.cell)
+        print(f"{out}: walkable floor {env.walkable_area_m2:.1f} m^2 at z = {env.ground_z:.2f} m")
+    return 0
 
 
 def _cmd_overlay(args) -> int:
@@ -36,11 +59,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="verb", required=True)
 
-    gen = sub.add_parser("generate", help="render sequences and labels from a YAML config")
+    gen = sub.add_parser(
+        "generate", help="render sequences and labels from a YAML config",
+        description="Render sequences and labels from a YAML config. Each sequence renders in its own "
+                    "process; re-running the same command resumes (complete sequences are skipped). "
+                    "Exit status: 0 all done, 1 some sequence failed, 2 bad input (nothing rendered).")
     gen.add_argument("config", help="YAML or JSON config (see assets/configs/)")
     gen.add_argument("--out", required=True, help="output dataset folder")
+    gen.add_argument("--sequences", type=int, default=None, metavar="N",
+                     help="number of sequences (overrides the config's `sequences`; raising it extends a dataset)")
+    gen.add_argument("--workers", type=int, default=None, metavar="K",
+                     help="renders in parallel (local: on this machine, default 1; ray: per node); "
+                          "render threads = cores / K unless render.threads is set")
+    gen.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local processes (default) or Ray tasks (pip install 'mayhem-synth[ray]')")
+    gen.add_argument("--address", default=None, help="ray: address of an existing cluster (e.g. auto, HOST:6379)")
+    gen.add_argument("--overwrite", action="store_true", help="delete this folder's previous outputs and start over")
+    gen.add_argument("--force", action="store_true",
+                     help="accept a config that differs from the dataset's; re-renders the sequences it changes")
+    gen.add_argument("--retry-failed", action="store_true", help="rerun sequences recorded as failed")
+    gen.add_argument("--retries", type=int, default=1, metavar="R",
+                     help="restarts of a worker process that crashed (default 1)")
+    gen.add_argument("--blender", default=None, metavar="PATH",
+                     help="render with this Blender binary (blender -b) instead of the bpy module of this Python")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
     gen.set_defaults(func=_cmd_generate)
+
+    ps = sub.add_parser("prepare-scene", help="summarise 3D scene files' walkable floor for placement (runs Blender)")
+    ps.add_argument("files", nargs="+", help=".blend/.gltf/.glb/.fbx/.usd scene files")
+    ps.add_argument("--cache", action="store_true", help="write the summary to the cache folder, not beside the file")
+    ps.add_argument("--cell", type=float, default=0.1, help="floor grid cell, metres")
+    ps.set_defaults(func=_cmd_prepare_scene)
 
     ov = sub.add_parser("overlay", help="contact sheet of frames with joints, boxes and mask outlines")
     ov.add_argument("dataset", help="dataset folder written by `mayhem generate`")

@@ -43,3 +43,15 @@ def fresh_blender():
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     return bpy
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Unregister the add-on if a test left it registered: the bpy module hangs at
+    interpreter exit while any Operator class is still registered."""
+    module = sys.modules.get("mayhem.ui")
+    if module is None or "bpy" not in sys.modules:
+        return
+    try:
+        sys.modules["mayhem"].unregister()
+    except Exception:  # already unregistered
+        pass

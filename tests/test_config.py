@@ -63,4 +63,7 @@ def test_yaml_is_loaded_safely(tmp_path):
 def test_schema_is_documented():
     rows = describe_schema()
     assert all(doc for _, _, doc in rows)
-    assert ("camera.focal_mm", [35.0, 55.0]) in [(n, d) for n, d, _ in rows]
+    from mayhem.core.config import CameraConfig
+
+    assert ("camera.focal_mm", CameraConfig().focal_mm) in [(n, d) for n, d, _ in rows]
+    assert len({n for n, _, _ in rows}) == len(rows)

@@ -58,21 +58,51 @@ class PeopleConfig:
 class WorldConfig:
     hdri: str = _f("builtin", "'builtin' (Blender's 8 CC0 HDRIs), the name of one of them, or an .exr/.hdr file")
     hdri_folders: list = _f([], "extra folders of .exr/.hdr environment maps, drawn together with the builtin ones")
-    strength: Range = _f([0.8, 1.2], "environment strength", minimum=0.0, is_range=True)
+    strength: Range = _f([0.8, 1.2], "environment strength (multiplies the normalised HDRI)", minimum=0.0, is_range=True)
+    exposure_ev: Range = _f([-0.5, 0.5], "exposure change in stops on top of strength (x 2^ev)", minimum=-10.0, maximum=10.0, is_range=True)
+    normalize_exposure: bool = _f(True, "scale each HDRI so its upper hemisphere's mean luminance is 1 (the bundled ones range 0.28 (night) to 1.64 (city)), so bodies are equally bright under every HDRI")
     rotation_deg: Range = _f([0.0, 360.0], "environment rotation about the vertical axis, degrees", is_range=True)
-    shadow_catcher: bool = _f(True, "add a shadow-catcher ground plane at z = 0")
+    shadow_catcher: bool = _f(True, "add a shadow-catcher ground plane at z = 0 (HDRI worlds)")
+    mesh_probability: float = _f(0.0, "fraction of sequences set in a 3D scene from `scenes` instead of on an HDRI backdrop (the HDRI still lights it)", minimum=0.0, maximum=1.0)
+    scenes: list = _f(["builtin:room", "builtin:courtyard"], "3D scenes drawn uniformly: 'builtin:room', 'builtin:courtyard' (procedural, a new layout per sequence) or .blend/.gltf/.glb/.fbx/.usd* files prepared once with `mayhem prepare-scene FILE`")
+    obstacle_clearance_m: float = _f(0.1, "3D scenes: each person's swept body footprint keeps this distance from walls, furniture and floor edges", minimum=0.0, maximum=5.0)
+    floor_tolerance_m: float = _f(0.03, "3D scenes: largest floor height difference under one person's footprint (motions are captured on flat ground)", minimum=0.0, maximum=1.0)
 
 
 @dataclass
 class CameraConfig:
-    focal_mm: Range = _f([35.0, 55.0], "focal length, mm", minimum=1.0, maximum=2000.0, is_range=True)
-    sensor_width_mm: float = _f(36.0, "sensor width, mm", minimum=1.0, maximum=100.0)
-    resolution: list = _f([320, 180], "image width and height, pixels")
-    distance_m: Range = _f([4.0, 6.0], "camera distance from the people's centre, metres", minimum=0.1, is_range=True)
-    height_m: Range = _f([1.0, 1.8], "camera height above the ground, metres", is_range=True)
-    target_height_m: Range = _f([0.8, 1.1], "height of the look-at point, metres", is_range=True)
-    azimuth_deg: Range = _f([-45.0, 45.0], "camera direction around the people, degrees (0 = in front of the clips' facing)", is_range=True)
-    frame_people: bool = _f(True, "pull the camera back until every person's body is inside the image on every frame")
+    """Lens, placement, motion and framing of each sequence's camera (core.camera_paths)."""
+
+    focal_mm: Range = _f([14.0, 300.0], "focal length range, mm (on sensor_width_mm), for wide shots", minimum=1.0, maximum=2000.0, is_range=True)
+    focal_distribution: str = _f("log_uniform", "how focal_mm is drawn: 'log_uniform' (every zoom factor equally likely: as many 14-28 mm as 150-300 mm shots) or 'uniform' (in mm)", choices=("log_uniform", "uniform"))
+    sensor_width_mm: float = _f(36.0, "sensor size along the image's long side, mm (36 = full frame); portrait images turn the sensor, e.g. 20.25 mm across a 720x1280 image", minimum=1.0, maximum=100.0)
+    resolution: list = _f([320, 180], "image width and height, pixels (height > width = portrait, written upright)")
+    distance_m: Range = _f([0.5, 100.0], "limits of the camera's horizontal distance from its aim point, metres; inside them the distance follows from the focal length and subject_fill (the framing fallback may go further)", minimum=0.1, is_range=True)
+    subject_fill: Range = _f([0.5, 0.9], "how far the framed people reach from the image centre towards its border over the sequence (1 = touching it; above 1 crops them); sets the camera distance", minimum=0.05, maximum=5.0, is_range=True)
+    height_m: Range = _f([0.3, 3.0], "camera height above the ground, metres (a hard limit: the height the drawn pitch needs is clipped to it)", minimum=0.1, is_range=True)
+    pitch_deg: Range = _f([-20.0, 5.0], "camera pitch towards the aim point, degrees (negative looks down); the actual pitch lies between 0 and the drawn one when height_m clips", minimum=-89.0, maximum=89.0, is_range=True)
+    target_height_m: Range = _f([0.8, 1.1], "height of the aim point above the people's centre on the ground, metres (wide shots)", is_range=True)
+    azimuth_deg: Range = _f([-90.0, 90.0], "camera direction around the people, degrees (0 = in front of the framed people's facing)", is_range=True)
+    frame_people: bool = _f(True, "also keep every vertex of every person inside the image on every frame (whole bodies, no cropping); ignored by close-ups")
+    min_people_in_view: int = _f(1, "at least this many people (the same ones on every frame; capped at the number of people) have min_joints_in_view joints inside the image on every frame", minimum=1, maximum=15)
+    min_joints_in_view: int = _f(12, "of the 22 SMPL-X body joints (pelvis..wrists; hands and face are not counted)", minimum=1, maximum=22)
+    min_body_distance_m: float = _f(0.3, "the camera keeps at least this distance from every body vertex on every frame, metres", minimum=0.0)
+    closeup_probability: float = _f(0.0, "fraction of sequences shot as head-and-torso close-ups of one person", minimum=0.0, maximum=1.0)
+    closeup_focal_mm: Range = _f([50.0, 135.0], "focal length range of close-ups, mm (portrait lenses; drawn with focal_distribution)", minimum=1.0, maximum=2000.0, is_range=True)
+    closeup_fill: Range = _f([0.7, 1.0], "close-ups: how far the head and torso reach towards the border, as subject_fill", minimum=0.05, maximum=5.0, is_range=True)
+    closeup_min_joints_in_view: int = _f(7, "close-ups: of the 8 head-and-torso joints (spine2, spine3, neck, collars, head, shoulders)", minimum=1, maximum=8)
+    motions: list = _f(["static", "pan", "dolly", "orbit", "follow"], "camera motion types, one drawn per sequence", choices=("static", "pan", "dolly", "orbit", "follow"))
+    motion_weights: list = _f([0.4, 0.15, 0.15, 0.15, 0.15], "relative probability of each entry of motions (empty = equal)")
+    pan_speed_deg_s: Range = _f([2.0, 10.0], "pan: turn rate about the camera's vertical, degrees per second (total at most half the horizontal field of view)", minimum=0.0, is_range=True)
+    dolly_speed_m_s: Range = _f([0.2, 1.0], "dolly: travel speed in or out along the view axis or sideways, metres per second", minimum=0.0, is_range=True)
+    orbit_speed_deg_s: Range = _f([5.0, 30.0], "orbit: angular speed around the people's centre, degrees per second (at most one turn)", minimum=0.0, is_range=True)
+    max_speed_m_s: float = _f(2.0, "cap on the camera's own travel speed for dolly and orbit, metres per second", minimum=0.0)
+    follow_smoothing_s: float = _f(0.5, "follow: the camera tracks the person's pelvis smoothed with a Gaussian of this sigma, seconds", minimum=0.0, maximum=10.0)
+    shake_probability: float = _f(0.3, "fraction of sequences with handheld shake on top of their motion", minimum=0.0, maximum=1.0)
+    shake_rotation_deg: Range = _f([0.1, 0.5], "handheld shake: peak rotation, degrees (capped at a tenth of the field of view, as a steadied long lens)", minimum=0.0, maximum=10.0, is_range=True)
+    shake_position_cm: Range = _f([0.2, 1.5], "handheld shake: peak displacement, centimetres", minimum=0.0, maximum=50.0, is_range=True)
+    shake_frequency_hz: Range = _f([0.3, 2.0], "handheld shake: frequencies of its smooth sinusoid components, Hz", minimum=0.01, maximum=5.0, is_range=True)
+    framing_attempts: int = _f(20, "camera draws tried before the fallback (pull the first draw back, then a static wide shot)", minimum=1, maximum=1000)
 
 
 @dataclass
@@ -83,6 +113,20 @@ class RenderConfig:
     denoise: bool = _f(True, "OpenImageDenoise")
     persistent_data: bool = _f(True, "keep scene data between frames")
     threads: int = _f(0, "render threads (0 = all cores)", minimum=0)
+
+
+@dataclass
+class AppearanceConfig:
+    skin_tone_sampling: str = _f("monk_levels", "'monk_levels': a Monk Skin Tone level (1-10) uniformly, then a tone inside it (every level equally often); 'uniform': tone uniform in body.skin_tone", choices=("monk_levels", "uniform"))
+    hair_styles: list = _f(["buzz", "short", "medium", "bob", "long", "ponytail", "bun", "curly"], "procedural hair styles to draw from", choices=("buzz", "short", "medium", "bob", "long", "ponytail", "bun", "curly"))
+    hair_style_weights: list = _f([], "relative probability of each entry of hair_styles (empty = equal)")
+    bald_probability: float = _f(0.08, "probability that a person has no hair", minimum=0.0, maximum=1.0)
+    hair_colours: list = _f(["black", "brown", "blond", "red", "grey"], "natural hair colours to draw from", choices=("black", "brown", "blond", "red", "grey"))
+    hair_colour_weights: list = _f([0.35, 0.33, 0.14, 0.06, 0.12], "relative probability of each entry of hair_colours (empty = equal)")
+    hair_density: float = _f(1.0, "multiplier on the number of hair strands (lower renders faster)", minimum=0.05, maximum=4.0)
+    shoe_kinds: list = _f(["sneaker", "boot", "flat"], "shoe kinds to draw from", choices=("sneaker", "boot", "flat"))
+    shoe_kind_weights: list = _f([0.5, 0.25, 0.25], "relative probability of each entry of shoe_kinds (empty = equal)")
+    barefoot_probability: float = _f(0.0, "probability that a person wears no shoes", minimum=0.0, maximum=1.0)
 
 
 @dataclass
@@ -97,6 +141,7 @@ class Config:
     world: WorldConfig = field(default_factory=WorldConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -176,10 +221,23 @@ def _from_dict(cls, data, path, prefix=""):
 
 def _check_object(obj, path, prefix):
     """Cross-field checks that a per-field type cannot express."""
+    if isinstance(obj, AppearanceConfig):
+        for names, weights in (("hair_styles", "hair_style_weights"), ("hair_colours", "hair_colour_weights"),
+                               ("shoe_kinds", "shoe_kind_weights")):
+            w = getattr(obj, weights)
+            if w and (len(w) != len(getattr(obj, names)) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
+                    or not sum(w) > 0):
+                raise MayhemInputError(path, f"{prefix}.{weights}".lstrip("."),
+                                       f"expected {len(getattr(obj, names))} non-negative numbers (one per {names} entry), not all zero, or [] for equal; got {w!r}")
     if isinstance(obj, CameraConfig):
         res = obj.resolution
         if len(res) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 8 or v > 16384 for v in res):
             raise MayhemInputError(path, f"{prefix}.resolution".lstrip("."), f"expected [width, height] in pixels (8..16384), got {res!r}")
+        w = obj.motion_weights
+        if w and (len(w) != len(obj.motions) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
+                  or not sum(w) > 0):
+            raise MayhemInputError(path, f"{prefix}.motion_weights".lstrip("."),
+                                   f"expected {len(obj.motions)} non-negative numbers (one per motions entry), not all zero, or [] for equal; got {w!r}")
 
 
 def config_from_dict(data: dict, path="<config>") -> Config:

@@ -25,7 +25,13 @@ MIN_EXPRESSION = 10
 
 
 def camera_per_frame(recipe: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(K (F,3,3), world_to_cam (F,4,4)) of a recipe's camera."""
+    """(K (F,3,3), world_to_cam (F,4,4)) of a recipe's camera.
+
+    Moving cameras carry per-frame `world_to_cam` (F x 4 x 4 nested, or F*16 flat); static
+    ones only eye/target, looked at with core.camera.look_at exactly as core.camera_paths
+    checked their framing. `sensor_width_mm` is the sensor across the image width
+    (horizontal fit), so portrait frames need no special case here.
+    """
     F = recipe["frames"]
     cam = recipe["camera"]
     W, H = recipe["image"]["width"], recipe["image"]["height"]

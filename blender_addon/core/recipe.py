@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import assets
+from . import assets, environment
 from .body_model import BodyModel, load_body_model
 from .camera import intrinsics, look_at, project
 from .config import Config
@@ -145,18 +145,40 @@ def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetC
 
 
 def _sample_world(config: Config, rng, config_path) -> dict:
+    """An HDRI backdrop with a shadow catcher or, with probability world.mesh_probability, a 3D
+    scene (core.environment) lit by the HDRI; people then stand around a walkable `centre`."""
+    w = config.world
     hdris = hdri_catalog(config, config_path)
-    return {"kind": "hdri", "hdri": hdris[int(rng.integers(len(hdris)))],
-            "strength": _uniform(rng, config.world.strength),
-            "rotation_rad": float(np.deg2rad(_uniform(rng, config.world.rotation_deg))),
-            "shadow_catcher": bool(config.world.shadow_catcher)}
+    world = {"kind": "hdri", "hdri": hdris[int(rng.integers(len(hdris)))],
+             "strength": _uniform(rng, w.strength),
+             "rotation_rad": float(np.deg2rad(_uniform(rng, w.rotation_deg))),
+             "shadow_catcher": bool(w.shadow_catcher),
+             "exposure_ev": _uniform(rng, w.exposure_ev), "normalize": bool(w.normalize_exposure)}
+    if w.mesh_probability > 0:
+        if not w.scenes or not all(isinstance(s, str) for s in w.scenes):
+            raise MayhemInputError(config_path, "world.scenes", f"expected a non-empty list of scene names or files, got {w.scenes!r}")
+        refs = [environment.check_scene_ref(s, config_path) for s in w.scenes]
+        for ref in refs:  # every user scene must be prepared: fail before anything renders
+            if not ref.startswith(environment.BUILTIN_PREFIX):
+                environment.load_scene_summary(ref, config_path)
+        if rng.uniform() < w.mesh_probability:
+            ref = refs[int(rng.integers(len(refs)))]
+            world.update(kind="mesh", scene=ref, shadow_catcher=False)
+            if ref.startswith(environment.BUILTIN_PREFIX):
+                world["layout_seed"] = int(rng.integers(2**31))
+            else:
+                world["scene_sha256"] = environment.file_sha256(ref)
+            env = environment.for_world(world, config_path)
+            centre = environment.sample_spots(env, rng, 1, clearance_m=1.0, max_step_m=w.floor_tolerance_m)[0]
+            world["centre"] = [float(centre[0]), float(centre[1])]
+            world["floor_z"] = float(environment.floor_height(env, centre[None])[0])
+    return world
 
 
 def _sample_appearance(config: Config, rng, textures: list[str]) -> dict:
-    """Skin draw of one person (tone on the Monk scale, optional texture, variation seed)."""
-    return {"skin": {"tone": _uniform(rng, config.body.skin_tone),
-                     "texture": textures[int(rng.integers(len(textures)))] if textures else None,
-                     "seed": int(rng.integers(2**31))}}
+    """Skin, hair and shoes of one person (see core.appearance)."""
+    from .appearance import sample_appearance
+    return sample_appearance(config.body, config.appearance, rng, textures)
 
 
 def _draw_betas(config: Config, model: BodyModel, rng, config_path) -> np.ndarray:
@@ -215,14 +237,23 @@ def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: Ass
 
     reach = max([np.abs(fp.points).max() for _, fp, _, _ in candidates] + [1.0])
     grid = OccupancyGrid(config.people.area_radius_m + reach + config.people.min_gap_m + 1.0)
+    # 3D scenes: footprints must stay on flat walkable floor, clear of obstacles (core.environment).
+    env = environment.for_world(recipe["world"], config_path)
+    cx, cy = recipe["world"].get("centre", (0.0, 0.0))
+    on_floor = None if env is None else (lambda pts: environment.is_clear(
+        env, pts + (cx, cy), config.world.obstacle_clearance_m, config.world.floor_tolerance_m))
     people, dropped = [], 0
     for person, footprint, pelvis0, ground in candidates:
         radius = config.people.area_radius_m if n_people > 1 else 0.0
-        spot = place_footprint(grid, footprint, rng, radius, config.people.min_gap_m)
+        spot = place_footprint(grid, footprint, rng, radius, config.people.min_gap_m, spot_ok=on_floor)
         if spot is None:
             dropped += 1
             continue
         x, y, yaw, cells = spot
+        if env is not None:  # stand on the floor under the footprint; the grid stays centred on 0
+            c, s = np.cos(yaw), np.sin(yaw)
+            ground += environment.ground_z(env, footprint.points @ np.array([[c, s], [-s, c]]) + (x + cx, y + cy))
+            x, y = x + cx, y + cy
         grid.occupy(cells)
         # Yaw turns the clip about the world origin; the offset then brings its first pelvis
         # position to (x, y). Ground contact: the lowest vertex over the sequence at z = 0.
@@ -235,38 +266,17 @@ def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: Ass
 
 
 def _sample_camera(config: Config, recipe: dict, rng, cache: AssetCache) -> dict:
-    """A static camera looking at the people from around their facing direction, pulled back
-    until every body is inside the image on every frame (when frame_people is on)."""
-    cam = config.camera
-    W, H = recipe["image"]["width"], recipe["image"]["height"]
-    focal = _uniform(rng, cam.focal_mm)
-    distance = _uniform(rng, cam.distance_m)
-    height = _uniform(rng, cam.height_m)
-    target_h = _uniform(rng, cam.target_height_m)
-    azimuth = np.deg2rad(_uniform(rng, cam.azimuth_deg))
-    K = intrinsics(focal, cam.sensor_width_mm, W, H)
-    all_points, headings = [], []
+    """Lens, path and framing of the camera (core.camera_paths), from one forward pass per person."""
+    from .camera_paths import body_for_framing, sample_camera
+
+    frames, fps = recipe["frames"], recipe["fps"]
+    bodies = []
     for person in recipe["people"]:
-        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
-        all_points.append(posed_vertices(model, params).reshape(-1, 3))
-        headings.append(facing_yaw(params["global_orient"][0]))
-    all_pts = np.concatenate(all_points) if all_points else np.zeros((1, 3))
-    centre = (all_pts.min(0) + all_pts.max(0)) / 2.0
-    heading = float(np.arctan2(np.mean(np.sin(headings)), np.mean(np.cos(headings)))) if headings else 0.0
-    direction = np.array([np.cos(heading + azimuth), np.sin(heading + azimuth), 0.0])
-    target = np.array([centre[0], centre[1], target_h])
-
-    def all_inside(pts, eye):
-        uv, depth = project(pts, K, look_at(eye, target))
-        return bool(np.all((depth > 0.1) & (uv[:, 0] >= 0) & (uv[:, 0] <= W - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= H - 1)))
-
-    # Search on a subsample, then confirm on every vertex of every frame.
-    sample = all_pts[::7]
-    for _ in range(80):
-        eye = target + distance * direction
-        eye[2] = height
-        if not cam.frame_people or (all_inside(sample, eye) and all_inside(all_pts, eye)):
-            break
-        distance *= 1.1
-    return {"kind": "static", "focal_mm": focal, "sensor_width_mm": float(cam.sensor_width_mm),
-            "eye": [float(v) for v in eye], "target": [float(v) for v in target], "distance_m": float(distance)}
+        model, params, _ = person_params(person, frames, fps, cache)
+        out = model.forward(betas=params["betas"], **{k: v for k, v in params.items() if k != "betas"}, dtype=np.float64)
+        # Full meshes are recomputed only for the few exact checks, so a crowd's stay out of memory.
+        bodies.append(body_for_framing(out.joints, out.vertices, model.weights, facing_yaw(params["global_orient"][0]),
+                                       full_vertices=lambda m=model, p=params: posed_vertices(m, p)))
+        del out
+    return sample_camera(config.camera, bodies, recipe["image"]["width"], recipe["image"]["height"], frames, fps, rng,
+                         person_ids=[p["id"] for p in recipe["people"]])

@@ -17,10 +17,13 @@ from ..core.labels import camera_per_frame
 from ..core.recipe import AssetCache, person_params
 from .body import animate_body, build_body
 from .camera import create_camera
+from .hair import add_hair
 from .render import configure_cycles
 from .reset import reset_blender
+from .shoes import add_shoes
 from .skin import apply_skin, skin_material
-from .world import add_shadow_catcher, builtin_hdris, setup_hdri_world
+from .environment import build_environment
+from .world import add_shadow_catcher, builtin_hdris, hdri_strength, setup_hdri_world
 
 
 @dataclass
@@ -54,8 +57,11 @@ def build_scene(recipe: dict, cache: AssetCache | None = None, *, reset: bool = 
     scene.render.fps_base = scene.render.fps / fps
 
     world = recipe["world"]
-    setup_hdri_world(scene, resolve_hdri(world["hdri"]), world["strength"], world["rotation_rad"])
-    if world.get("shadow_catcher", True):
+    hdri = resolve_hdri(world["hdri"])
+    setup_hdri_world(scene, hdri, hdri_strength(world, hdri), world["rotation_rad"])
+    if world.get("kind", "hdri") == "mesh":  # a 3D scene (built-in or user file), lit by the HDRI too
+        build_environment(world, scene)
+    elif world.get("shadow_catcher", True):
         add_shadow_catcher(scene=scene)
 
     built = BuiltScene(scene=scene)
@@ -68,6 +74,8 @@ def build_scene(recipe: dict, cache: AssetCache | None = None, *, reset: bool = 
         material = skin_material(skin["tone"], name=f"skin_{person['id']:02d}", albedo_texture=skin.get("texture"),
                                  seed=skin.get("seed", 0))
         apply_skin(rig.mesh, material)
+        add_hair(rig, person.get("hair"), person["instance_id"])  # recipes without hair/shoes: nothing added
+        add_shoes(rig, person.get("shoes"), person["instance_id"])
         built.rigs.append(rig)
 
     cam = recipe["camera"]

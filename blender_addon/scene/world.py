@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from ..core.errors import MayhemInputError
 
@@ -38,6 +39,47 @@ def hdri_paths(folders, field: str = "world.hdri_folders") -> list[Path]:
             raise MayhemInputError(folder, field, "HDRI folder has no .exr or .hdr files")
         out.extend(found)
     return out
+
+
+# Mean luminance of the upper hemisphere that `normalize` scales every HDRI to. Measured on the
+# 8 bundled HDRIs (solid-angle weighted, Rec.709 luminance): city 1.64, courtyard 1.04, forest
+# 1.42, interior 1.54, night 0.28, studio 1.37, sunrise 1.20, sunset 0.81. A diffuse grey sphere
+# (albedo 0.5) on the ground renders at 0.40-0.49 x this value under every one of them, while
+# the plain pixel mean (which over-weights the poles and counts the ground-blocked lower half)
+# varies 0.8-1.1 x; so upper-hemisphere luminance is what makes bodies equally bright.
+HDRI_TARGET_LUMINANCE = 1.0
+_LUMINANCE_CACHE: dict = {}
+
+
+def hdri_upper_luminance(path) -> float:
+    """Solid-angle weighted mean Rec.709 luminance of an equirectangular HDRI's upper
+    hemisphere (what lights a person standing on a floor), computed once per file."""
+    path = Path(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _LUMINANCE_CACHE:
+        image = bpy.data.images.load(str(path), check_existing=True)
+        w, h = image.size
+        if w == 0 or h == 0:
+            raise MayhemInputError(path, "world.hdri", "Blender could not read this image")
+        px = np.empty(w * h * image.channels, dtype=np.float32)
+        image.pixels.foreach_get(px)
+        rgb = px.reshape(h, w, image.channels)[..., :3].astype(np.float64)
+        lum = rgb @ np.array([0.2126, 0.7152, 0.0722])
+        lat = ((np.arange(h) + 0.5) / h - 0.5) * np.pi  # Blender's rows run bottom (nadir) to top
+        up = lat > 0
+        weight = np.cos(lat[up])
+        _LUMINANCE_CACHE[key] = float((lum[up].mean(axis=1) * weight).sum() / weight.sum())
+    return _LUMINANCE_CACHE[key]
+
+
+def hdri_strength(world: dict, path) -> float:
+    """Background strength of a recipe world: strength x 2^exposure_ev, divided by the HDRI's
+    upper-hemisphere luminance (times HDRI_TARGET_LUMINANCE) when `normalize` is set."""
+    strength = float(world.get("strength", 1.0)) * 2.0 ** float(world.get("exposure_ev", 0.0))
+    if world.get("normalize", False):
+        strength *= HDRI_TARGET_LUMINANCE / max(hdri_upper_luminance(path), 1e-4)
+    return strength
 
 
 def setup_hdri_world(scene, path, strength: float = 1.0, rotation_rad: float = 0.0):

@@ -1,14 +1,18 @@
 """Render sequences to the dataset format: the service behind `mayhem generate` and the add-on.
 
-Each sequence is written into a hidden temporary folder and renamed into place only when
-its images, masks, depth, labels and scene.json are all complete, so an interrupted run
-never leaves a sequence that looks finished but is not. dataset.json is rewritten
-atomically after every sequence.
+`render_sequence` renders one recipe inside the current Blender (bpy module or binary). Each
+sequence is written into a hidden temporary folder, flushed to disk, and renamed into place
+only when its images, masks, depth, labels and scene.json are all complete, so an interrupted
+run (a killed process, a power cut) never leaves a sequence that looks finished but is not.
+
+`generate_dataset` is the library entry of `mayhem generate`: it plans and runs a batch through
+services.batch, where every sequence renders in its own fresh process.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -22,7 +26,7 @@ from ..core.config import Config
 from ..core.exr import write_depth_exr
 from ..core.labels import FORMAT_VERSION, compute_labels, write_labels
 from ..core.png import strip_png_metadata, write_png
-from ..core.recipe import AssetCache, sample_recipe
+from ..core.recipe import AssetCache
 
 log = logging.getLogger("mayhem.generate")
 
@@ -49,11 +53,53 @@ class ProgressBar:
 
 
 def write_recipe(path: Path, recipe: dict) -> None:
-    atomic_write_text(path, json.dumps(recipe, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, recipe_json(recipe))
 
 
-def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, progress: bool = True) -> dict:
-    """Render one recipe into OUT/<name>/ (via a temporary folder); returns its dataset entry."""
+def recipe_json(recipe: dict) -> str:
+    """The canonical text of a recipe (scene.json): the batch driver compares against it."""
+    return json.dumps(recipe, indent=2, sort_keys=True) + "\n"
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder of a finished sequence before it is renamed into place: after
+    a power cut a visible sequence must not contain empty files that only Blender wrote."""
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for name in [*dirs, "."]:
+            try:
+                fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            except OSError:  # folders cannot be opened on Windows; nothing to flush there
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+
+def _frame_progress(name: str, total: int, progress):
+    if callable(progress):
+        return lambda i, n, s: progress(i + 1, n)
+    bar = ProgressBar(name, total, enabled=bool(progress))
+    bar.update(0)
+    return lambda i, n, s: bar.update(i + 1)
+
+
+def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, progress=True, *,
+                    threads: int | None = None) -> dict:
+    """Render one recipe into OUT/<name>/ (via a temporary folder); returns its dataset entry.
+
+    progress: True (text bar on stderr), False, or a callable(frames_done, frames_total).
+    threads: Cycles threads for this render, overriding the recipe's render.threads without
+    changing the recipe written to scene.json (thread count does not change the pixels).
+    """
     from ..scene.render import configure_passes, read_passes, render_animation
     from ..scene.sequence import build_scene
 
@@ -63,39 +109,45 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
     tmp = safe_join(out_dir, f".{recipe['name']}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    build_recipe = recipe
+    if threads is not None:
+        build_recipe = {**recipe, "render": {**recipe["render"], "threads": int(threads)}}
     timings = {}
-    t0 = time.perf_counter()
-    built = build_scene(recipe, cache)
-    pass_dir = tmp / "_passes"
-    configure_passes(built.scene, pass_dir)
-    timings["build_s"] = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        built = build_scene(build_recipe, cache)
+        pass_dir = tmp / "_passes"
+        configure_passes(built.scene, pass_dir)
+        timings["build_s"] = time.perf_counter() - t0
 
-    F = recipe["frames"]
-    bar = ProgressBar(recipe["name"], F, enabled=progress)
-    bar.update(0)
-    t0 = time.perf_counter()
-    frames = render_animation(built.scene, 0, F - 1, tmp / "rgb", pass_dir,
-                              progress=lambda i, n, s: bar.update(i + 1))
-    timings["render_s"] = time.perf_counter() - t0
+        F = recipe["frames"]
+        t0 = time.perf_counter()
+        frames = render_animation(built.scene, 0, F - 1, tmp / "rgb", pass_dir,
+                                  progress=_frame_progress(recipe["name"], F, progress))
+        timings["render_s"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    (tmp / "mask").mkdir()
-    (tmp / "depth").mkdir()
-    depth_stack = []
-    for k, (rgb_path, pass_path) in enumerate(frames):
-        expected = tmp / "rgb" / f"{k:06d}.png"
-        if Path(rgb_path) != expected:
-            Path(rgb_path).replace(expected)
-        strip_png_metadata(expected)
-        depth, instance = read_passes(pass_path)
-        write_png(tmp / "mask" / f"{k:06d}.png", instance.astype(np.uint16))
-        write_depth_exr(tmp / "depth" / f"{k:06d}.exr", depth.astype(np.float32))
-        depth_stack.append(depth)
-    shutil.rmtree(pass_dir, ignore_errors=True)
-    labels = compute_labels(recipe, cache, depth=np.stack(depth_stack))
-    write_labels(tmp / "labels.npz", labels)
-    write_recipe(tmp / "scene.json", recipe)
-    timings["labels_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        (tmp / "mask").mkdir()
+        (tmp / "depth").mkdir()
+        depth_stack = []
+        for k, (rgb_path, pass_path) in enumerate(frames):
+            expected = tmp / "rgb" / f"{k:06d}.png"
+            if Path(rgb_path) != expected:
+                Path(rgb_path).replace(expected)
+            strip_png_metadata(expected)
+            depth, instance = read_passes(pass_path)
+            write_png(tmp / "mask" / f"{k:06d}.png", instance.astype(np.uint16))
+            write_depth_exr(tmp / "depth" / f"{k:06d}.exr", depth.astype(np.float32))
+            depth_stack.append(depth)
+        shutil.rmtree(pass_dir, ignore_errors=True)
+        labels = compute_labels(recipe, cache, depth=np.stack(depth_stack))
+        write_labels(tmp / "labels.npz", labels)
+        write_recipe(tmp / "scene.json", recipe)
+        _fsync_tree(tmp)
+        timings["labels_s"] = time.perf_counter() - t0
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # never leave a half-written sequence behind
+        raise
 
     if final.exists():
         old = safe_join(out_dir, f".{recipe['name']}.old")
@@ -105,42 +157,51 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(final)
+    _fsync_tree_root(out_dir)
     return {"name": recipe["name"], "status": "done", "frames": F, "people": len(recipe["people"]),
             "device": built.device, "timings": {k: round(v, 3) for k, v in timings.items()}}
 
 
-def write_dataset_json(out_dir: Path, config: Config, entries: list[dict]) -> None:
-    doc = {
+def _fsync_tree_root(folder: Path) -> None:
+    """Persist the rename of the finished sequence folder itself."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def dataset_document(config: Config | dict, entries: list[dict]) -> dict:
+    config_dict = config if isinstance(config, dict) else config.to_dict()
+    return {
         "format_version": FORMAT_VERSION,
         "generator": f"mayhem {__version__}",
-        "global_seed": config.seed,
-        "config": config.to_dict(),
+        "global_seed": config_dict["seed"],
+        "config": config_dict,
         "sequences": entries,
     }
-    atomic_write_text(out_dir / "dataset.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def write_dataset_json(out_dir: Path, config: Config | dict, entries: list[dict]) -> None:
+    """dataset.json, replaced atomically: a reader or a resumed run never sees half of it."""
+    doc = dataset_document(config, entries)
+    atomic_write_text(Path(out_dir) / "dataset.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def generate_dataset(config: Config, out_dir, *, config_path=None, progress: bool = True,
-                     indices: list[int] | None = None) -> dict:
-    """Sample every recipe first (bad input fails before anything is written), then render."""
-    out_dir = Path(out_dir)
-    cache = AssetCache()
-    indices = list(range(config.sequences)) if indices is None else indices
-    t0 = time.perf_counter()
-    recipes = [sample_recipe(config, i, config_path=config_path, cache=cache) for i in indices]
-    sample_s = time.perf_counter() - t0
-    out_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for recipe in recipes:
-        try:
-            entry = render_sequence(recipe, out_dir, cache, progress=progress)
-        except Exception as exc:  # one bad sequence must not end the batch
-            log.exception("sequence %s failed", recipe["name"])
-            entry = {"name": recipe["name"], "status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                     "frames": recipe["frames"], "people": len(recipe["people"])}
-        entry.setdefault("timings", {})["sample_s"] = round(sample_s / max(len(recipes), 1), 3)
-        entries.append(entry)
-        write_dataset_json(out_dir, config, entries)
-    failed = sum(e["status"] != "done" for e in entries)
-    log.info("%d sequence(s) done, %d failed -> %s", len(entries) - failed, failed, out_dir)
-    return {"done": len(entries) - failed, "failed": failed, "entries": entries}
+                     indices: list[int] | None = None, **options) -> dict:
+    """Sample every recipe first (bad input fails before anything is written), then render each
+    sequence in its own process. `options` are services.batch.BatchOptions fields (workers,
+    executor, address, overwrite, force, retry_failed, blender, retries).
+
+    Returns the batch summary: counts 'done', 'failed', 'skipped', the dataset 'entries', ...
+    """
+    from .batch import BatchOptions, plan_batch, run_batch
+
+    plan = plan_batch(config, out_dir, config_path=config_path, indices=indices)
+    return run_batch(plan, BatchOptions(progress=progress, **options))

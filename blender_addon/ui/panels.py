@@ -1,0 +1,91 @@
+"""Sidebar (N panel) tab 'Mayhem' in the 3D viewport: Body, Motion and Render sub-panels,
+each drawing its own settings and the one operator that uses them."""
+from __future__ import annotations
+
+import bpy
+
+
+class _MayhemPanel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Mayhem"
+
+
+class VIEW3D_PT_mayhem(_MayhemPanel, bpy.types.Panel):
+    bl_idname = "VIEW3D_PT_mayhem"
+    bl_label = "Mayhem"
+
+    def draw(self, context):
+        from ..services.bodies import scene_bodies
+
+        n = len(scene_bodies(context.scene))
+        self.layout.label(text=f"{n} bod{'y' if n == 1 else 'ies'} in the scene", icon="ARMATURE_DATA")
+
+
+class VIEW3D_PT_mayhem_body(_MayhemPanel, bpy.types.Panel):
+    bl_idname = "VIEW3D_PT_mayhem_body"
+    bl_parent_id = "VIEW3D_PT_mayhem"
+    bl_label = "Body"
+
+    def draw(self, context):
+        s = context.scene.mayhem
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(s, "body_source")
+        if s.body_source == "SMPLX":
+            layout.prop(s, "model_path")
+        layout.prop(s, "gender")
+        layout.prop(s, "body_name")
+        layout.prop(s, "skin_tone")
+        col = layout.column(align=True)
+        col.prop(s, "betas")
+        layout.operator("mayhem.add_body", icon="ADD")
+
+
+class VIEW3D_PT_mayhem_motion(_MayhemPanel, bpy.types.Panel):
+    bl_idname = "VIEW3D_PT_mayhem_motion"
+    bl_parent_id = "VIEW3D_PT_mayhem"
+    bl_label = "Motion"
+
+    def draw(self, context):
+        s = context.scene.mayhem
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(s, "motion_source")
+        layout.prop(s, "builtin_motion" if s.motion_source == "BUILTIN" else "amass_path")
+        layout.prop(s, "start_frame")
+        layout.prop(s, "place_on_ground")
+        obj = context.active_object
+        layout.label(text=f"Body: {obj.name if obj else 'none selected'}", icon="OBJECT_DATA")
+        layout.operator("mayhem.load_motion", icon="ARMATURE_DATA")
+
+
+class VIEW3D_PT_mayhem_render(_MayhemPanel, bpy.types.Panel):
+    bl_idname = "VIEW3D_PT_mayhem_render"
+    bl_parent_id = "VIEW3D_PT_mayhem"
+    bl_label = "Render"
+
+    def draw(self, context):
+        s = context.scene.mayhem
+        scene = context.scene
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(s, "output_dir")
+        layout.prop(s, "resolution")
+        layout.prop(s, "samples")
+        layout.prop(s, "environment")
+        if s.environment != "SCENE":
+            layout.prop(s, "environment_strength")
+            layout.prop(s, "shadow_catcher")
+        col = layout.column(align=True)
+        col.prop(scene, "frame_start", text="Frames")
+        col.prop(scene, "frame_end", text="End")
+        if scene.camera is None:
+            layout.label(text="No scene camera: one framing the bodies will be added", icon="INFO")
+        layout.operator("mayhem.render_dataset", icon="RENDER_ANIMATION")
+
+
+CLASSES = (VIEW3D_PT_mayhem, VIEW3D_PT_mayhem_body, VIEW3D_PT_mayhem_motion, VIEW3D_PT_mayhem_render)

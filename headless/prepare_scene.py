@@ -1,0 +1,9 @@
+"""`mayhem prepare-scene`: runs as `python -m headless.prepare_scene ...` or `blender -b -P headless/prepare_scene.py -- ...`."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from headless._bootstrap import run  # noqa: E402
+
+if __name__ == "__main__":
+    run("prepare-scene")
