@@ -67,3 +67,17 @@ def test_schema_is_documented():
 
     assert ("camera.focal_mm", CameraConfig().focal_mm) in [(n, d) for n, d, _ in rows]
     assert len({n for n, _, _ in rows}) == len(rows)
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in (ROOT / "assets" / "configs").glob("*.yaml")))
+def test_presets_load_and_sample(preset):
+    """Every bundled preset validates and yields a recipe (no Blender needed)."""
+    import dataclasses
+
+    from mayhem.core.recipe import sample_recipe
+
+    cfg = load_config(ROOT / "assets" / "configs" / preset)
+    cfg = dataclasses.replace(cfg, frames=min(cfg.frames, 4))
+    recipe = sample_recipe(cfg, 0, config_path=preset)
+    assert recipe["people"] and recipe["image"]["width"] == cfg.camera.resolution[0]
+    assert len(recipe["people"]) >= cfg.people.count[0] - recipe["people_dropped"]
