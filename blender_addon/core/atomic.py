@@ -25,7 +25,7 @@ def safe_join(root, *parts) -> Path:
     return target
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Persist the rename itself; not possible on Windows, where it is unnecessary."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -58,7 +58,7 @@ def atomic_path(path):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..core.atomic import atomic_write_text, safe_join
+from ..core.atomic import atomic_write_text, fsync_dir, safe_join
 from ..core.config import Config
 from ..core.exr import write_depth_exr
 from ..core.labels import FORMAT_VERSION, compute_labels, write_labels
@@ -72,16 +72,7 @@ def _fsync_tree(folder: Path) -> None:
             finally:
                 os.close(fd)
         for name in [*dirs, "."]:
-            try:
-                fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            except OSError:  # folders cannot be opened on Windows; nothing to flush there
-                continue
-            try:
-                os.fsync(fd)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            fsync_dir(Path(root) / name)
 
 
 def _frame_progress(name: str, total: int, progress):
@@ -157,23 +148,9 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(final)
-    _fsync_tree_root(out_dir)
+    fsync_dir(out_dir)  # persist the rename itself
     return {"name": recipe["name"], "status": "done", "frames": F, "people": len(recipe["people"]),
             "device": built.device, "timings": {k: round(v, 3) for k, v in timings.items()}}
-
-
-def _fsync_tree_root(folder: Path) -> None:
-    """Persist the rename of the finished sequence folder itself."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def dataset_document(config: Config | dict, entries: list[dict]) -> dict:
