@@ -130,6 +130,28 @@ class AppearanceConfig:
 
 
 @dataclass
+class ClothingConfig:
+    probability: float = _f(1.0, "share of people who wear an outfit (the rest are rendered as bare bodies with hair and shoes)", minimum=0.0, maximum=1.0)
+    texture_probability: float = _f(0.2, "of the dressed people, the share whose outfit is painted on the skin instead of simulated (tight clothing, as BEDLAM did for garments that cannot be simulated)", minimum=0.0, maximum=1.0)
+    user_outfit_probability: float = _f(0.0, "of the dressed people, the share who wear one of user_outfits (simulated) instead of procedural garments", minimum=0.0, maximum=1.0)
+    user_outfits: list = _f([], "outfit manifests (YAML, see docs/outfits.md) drawn uniformly for user_outfit_probability")
+    dress_probability: float = _f(0.15, "of the procedural outfits, the share that are a dress instead of a top and a bottom", minimum=0.0, maximum=1.0)
+    tops: list = _f(["tshirt", "longsleeve"], "procedural tops to draw from", choices=("tshirt", "longsleeve"))
+    top_weights: list = _f([0.6, 0.4], "relative probability of each entry of tops (empty = equal)")
+    bottoms: list = _f(["shorts", "trousers", "skirt"], "procedural bottoms to draw from", choices=("shorts", "trousers", "skirt"))
+    bottom_weights: list = _f([0.3, 0.55, 0.15], "relative probability of each entry of bottoms (empty = equal)")
+    fabrics: list = _f(["cotton", "denim", "silk", "wool", "leather"], "fabric presets allowed; each garment draws among those that suit its kind (any allowed one if none does)", choices=("cotton", "denim", "silk", "wool", "leather"))
+    patterns: list = _f(["solid", "stripes", "plaid", "denim", "prints"], "fabric patterns allowed (each fabric draws among its usual patterns that are allowed; 'solid' if none is)", choices=("solid", "stripes", "plaid", "denim", "prints"))
+    looseness: Range = _f([0.1, 0.6], "garment ease: 0 = snug (1 cm off the skin), 1 = loose (4 cm)", is_range=True, minimum=0.0, maximum=1.0)
+    garment_vertices: int = _f(3000, "target vertices per simulated garment (cloth cost grows linearly with it)", minimum=200, maximum=20000)
+    preroll_frames: int = _f(30, "simulated frames before the sequence, in which the body moves from the garments' rest pose into the first frame's pose", minimum=2, maximum=1000)
+    settle_frames: int = _f(5, "of the pre-roll frames, the first ones held in the rest pose so the cloth settles", minimum=0, maximum=999)
+    quality: int = _f(5, "cloth solver steps per frame (stiff fabrics use at least their own minimum; a failed check retries with twice as many)", minimum=1, maximum=80)
+    collision_quality: int = _f(3, "cloth collision steps per solver step", minimum=1, maximum=20)
+    export_meshes: bool = _f(False, "also write every simulated garment's vertices per frame (garments/*.npz, see docs/format.md)")
+
+
+@dataclass
 class Config:
     seed: int = _f(0, "global seed; each sequence's seed derives from it and the sequence index", minimum=0)
     sequences: int = _f(1, "number of sequences", minimum=1)
@@ -142,6 +164,7 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    clothing: ClothingConfig = field(default_factory=ClothingConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -199,6 +222,11 @@ def _convert(value, ftype, meta, path, fld):
     raise TypeError(f"unsupported config field type {ftype}")
 
 
+_WEIGHTED_LISTS = (("hair_styles", "hair_style_weights"), ("hair_colours", "hair_colour_weights"),
+                   ("shoe_kinds", "shoe_kind_weights"), ("motions", "motion_weights"),
+                   ("tops", "top_weights"), ("bottoms", "bottom_weights"))
+
+
 def _from_dict(cls, data, path, prefix=""):
     if data is None:
         data = {}
@@ -215,6 +243,10 @@ def _from_dict(cls, data, path, prefix=""):
         fld = f"{prefix}.{name}" if prefix else name
         kwargs[name] = _convert(value, hints[name], dict(known[name].metadata), path, fld)
     obj = cls(**kwargs)
+    # A list given without its weights draws equally (default weights belong to the default list).
+    for names, weights in _WEIGHTED_LISTS:
+        if names in data and weights not in data and hasattr(obj, weights):
+            setattr(obj, weights, [])
     _check_object(obj, path, prefix)
     return obj
 
@@ -229,6 +261,21 @@ def _check_object(obj, path, prefix):
                     or not sum(w) > 0):
                 raise MayhemInputError(path, f"{prefix}.{weights}".lstrip("."),
                                        f"expected {len(getattr(obj, names))} non-negative numbers (one per {names} entry), not all zero, or [] for equal; got {w!r}")
+    if isinstance(obj, ClothingConfig):
+        for names, weights in (("tops", "top_weights"), ("bottoms", "bottom_weights")):
+            w = getattr(obj, weights)
+            if w and (len(w) != len(getattr(obj, names)) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
+                    or not sum(w) > 0):
+                raise MayhemInputError(path, f"{prefix}.{weights}".lstrip("."),
+                                       f"expected {len(getattr(obj, names))} non-negative numbers (one per {names} entry), not all zero, or [] for equal; got {w!r}")
+        if obj.settle_frames >= obj.preroll_frames:
+            raise MayhemInputError(path, f"{prefix}.settle_frames".lstrip("."),
+                                   f"must be smaller than preroll_frames ({obj.preroll_frames}), got {obj.settle_frames}")
+        if obj.user_outfit_probability > 0 and not obj.user_outfits:
+            raise MayhemInputError(path, f"{prefix}.user_outfits".lstrip("."),
+                                   "user_outfit_probability > 0 needs at least one outfit manifest")
+        if any(not isinstance(m, str) for m in obj.user_outfits):
+            raise MayhemInputError(path, f"{prefix}.user_outfits".lstrip("."), f"expected a list of manifest paths, got {obj.user_outfits!r}")
     if isinstance(obj, CameraConfig):
         res = obj.resolution
         if len(res) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 8 or v > 16384 for v in res):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import assets, environment
+from . import assets, environment, wardrobe
 from .body_model import BodyModel, load_body_model
 from .camera import intrinsics, look_at, project
 from .config import Config
@@ -129,8 +129,9 @@ def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetC
     """
     cache = cache or AssetCache()
     seed = sequence_seed(config.seed, index)
-    rng_people, rng_world, rng_camera, rng_appearance = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    # spawn(5)'s first four children equal spawn(4)'s: adding the clothing stream kept the others.
+    rng_people, rng_world, rng_camera, rng_appearance, rng_clothing = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
     recipe = {
         "recipe_version": RECIPE_VERSION,
         "name": sequence_name(index), "index": int(index), "seed": seed, "global_seed": int(config.seed),
@@ -141,6 +142,10 @@ def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetC
     recipe["world"] = _sample_world(config, rng_world, config_path)
     recipe["people"], recipe["people_dropped"] = _sample_people(config, recipe, rng_people, rng_appearance, cache, config_path)
     recipe["camera"] = _sample_camera(config, recipe, rng_camera, cache)
+    recipe["clothing"] = wardrobe.clothing_settings(config)
+    user_outfits = wardrobe.check_user_outfits(config, config_path) if config.clothing.user_outfit_probability > 0 else []
+    for person in recipe["people"]:
+        person["outfit"] = wardrobe.sample_outfit(rng_clothing, config, user_outfits, config_path)
     return recipe
 
 
