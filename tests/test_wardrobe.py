@@ -95,3 +95,23 @@ def test_missing_user_outfit_manifest_names_the_entry(tmp_path):
     with pytest.raises(MayhemInputError) as err:
         sample_recipe(config, 0, config_path=tmp_path / "cfg.yaml")
     assert err.value.field == "clothing.user_outfits[0]"
+
+
+def test_user_outfits_are_drawn_from_their_manifests(tmp_path):
+    (tmp_path / "shirt.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    (tmp_path / "jeans.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    (tmp_path / "outfit.yaml").write_text(
+        "outfit:\n  name: casual\n  garments:\n"
+        "    - {file: jeans.obj, name: jeans, kind: bottom, fabric: denim}\n"
+        "    - {file: shirt.obj, name: shirt, kind: top, fabric: cotton}\n")
+    cfg = tmp_path / "cfg.yaml"
+    config = config_from_dict({"people": {"count": [2, 2]}, "frames": 4,
+                               "clothing": {"user_outfit_probability": 1.0, "user_outfits": ["outfit.yaml"]}}, cfg)
+    recipe = sample_recipe(config, 0, config_path=cfg)  # relative manifest: next to the config
+    for person in recipe["people"]:
+        outfit = person["outfit"]
+        assert outfit["mode"] == "simulated"
+        assert [(g["source"], g["garment"], g["kind"], g["fabric"]) for g in outfit["garments"]] == [
+            ("user", "jeans", "bottom", "denim"), ("user", "shirt", "top", "cotton")]
+        assert all(g["manifest"] == str((tmp_path / "outfit.yaml").resolve()) for g in outfit["garments"])
+        assert outfit["garments"][0]["look"]["pattern"] == "denim"

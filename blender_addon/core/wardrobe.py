@@ -11,7 +11,7 @@ Recipe layout (see docs/format.md):
     person["outfit"] = {"mode": "simulated" | "texture" | "none", "garments": [garment, ...]}
     garment = {"source": "procedural", "kind", "name", "looseness", "length", "sleeve",
                "target_vertices", "fabric", "look"}
-            | {"source": "user", "manifest", "garment", "fabric", "look"}
+            | {"source": "user", "manifest", "garment", "name", "kind", "fabric", "look"}
 """
 from __future__ import annotations
 
@@ -70,13 +70,14 @@ def procedural_garment(rng, kind: str, config) -> dict:
 
 
 def _user_outfit(rng, manifest: str, config, config_path) -> list[dict]:
-    from .outfits import load_outfit_manifest  # numpy + yaml; parsed (not meshed) here
+    from .outfits import load_manifest  # numpy + yaml; parsed (not meshed) here
 
-    outfit = load_outfit_manifest(manifest)
+    outfit = load_manifest(manifest)
     garments = []
     for entry in outfit.garments:
         garments.append({"source": "user", "manifest": str(Path(manifest).resolve()), "garment": entry.name,
-                         "fabric": entry.fabric, "look": _look(rng, entry.fabric, config.clothing.patterns)})
+                         "name": entry.name, "kind": entry.kind, "fabric": entry.fabric,
+                         "look": _look(rng, entry.fabric, config.clothing.patterns)})
     return garments
 
 
@@ -89,8 +90,8 @@ def check_user_outfits(config, config_path=None) -> list[str]:
             path = Path(config_path).parent / path
         if not path.is_file():
             raise MayhemInputError(config_path, f"clothing.user_outfits[{i}]", f"outfit manifest {path} not found")
-        from .outfits import load_outfit_manifest
-        load_outfit_manifest(path)
+        from .outfits import load_manifest
+        load_manifest(path)
         refs.append(str(path.resolve()))
     return refs
 
