@@ -1,4 +1,4 @@
-"""The Blender add-on shell: manifest, registration, panels, and the three operators end to end.
+"""The Blender add-on shell: manifest, registration, panels, and the operators end to end.
 
 Operators run through bpy.ops exactly as the sidebar buttons call them. The render test is tiny
 (64x36, 2 frames, 4 samples); the exactness test compares Blender's deformed mesh and camera
@@ -25,7 +25,8 @@ CONTRACT_KEYS = ("frame", "image_size", "K", "world_to_cam", "model", "gender", 
                  "right_hand_pose", "global_orient_cam", "transl_cam", "joints3d_cam", "joints2d",
                  "joints_visible", "bbox", "instance_id")
 CLASS_NAMES = ("MayhemPreferences", "MayhemSceneSettings", "MAYHEM_OT_add_body", "MAYHEM_OT_load_motion",
-               "MAYHEM_OT_render_dataset", "VIEW3D_PT_mayhem", "VIEW3D_PT_mayhem_body", "VIEW3D_PT_mayhem_motion",
+               "MAYHEM_OT_dress_body", "MAYHEM_OT_undress_body", "MAYHEM_OT_render_dataset", "VIEW3D_PT_mayhem",
+               "VIEW3D_PT_mayhem_body", "VIEW3D_PT_mayhem_motion", "VIEW3D_PT_mayhem_clothing",
                "VIEW3D_PT_mayhem_render")
 
 
@@ -218,17 +219,19 @@ def test_panels_draw_their_settings_and_operators(addon):
     for body_source, motion_source, environment in (("FREE", "BUILTIN", "city"), ("SMPLX", "AMASS", "SCENE")):
         s.body_source, s.motion_source, s.environment = body_source, motion_source, environment
         for cls in (bpy.types.VIEW3D_PT_mayhem, bpy.types.VIEW3D_PT_mayhem_body, bpy.types.VIEW3D_PT_mayhem_motion,
-                    bpy.types.VIEW3D_PT_mayhem_render):
+                    bpy.types.VIEW3D_PT_mayhem_clothing, bpy.types.VIEW3D_PT_mayhem_render):
             assert cls.bl_space_type == "VIEW_3D" and cls.bl_region_type == "UI" and cls.bl_category == "Mayhem"
             log = []
             cls.draw(type("Panel", (), {"layout": _Layout(bpy, log)})(), bpy.context)
             drawn.append((cls.__name__, log))
     ops = {entry[1] for _, log in drawn for entry in log if entry[0] == "operator"}
-    assert ops == {"mayhem.add_body", "mayhem.load_motion", "mayhem.render_dataset"}
+    assert ops == {"mayhem.add_body", "mayhem.load_motion", "mayhem.dress_body", "mayhem.undress_body",
+                   "mayhem.render_dataset"}
     props = {entry[1] for _, log in drawn for entry in log if entry[0] == "prop"}
     assert {"model_path", "betas", "skin_tone", "builtin_motion", "amass_path", "resolution", "samples",
-            "output_dir", "environment"} <= props
-    for name in ("VIEW3D_PT_mayhem_body", "VIEW3D_PT_mayhem_motion", "VIEW3D_PT_mayhem_render"):
+            "output_dir", "environment", "top", "bottom", "top_fabric", "looseness", "preroll"} <= props
+    for name in ("VIEW3D_PT_mayhem_body", "VIEW3D_PT_mayhem_motion", "VIEW3D_PT_mayhem_clothing",
+                 "VIEW3D_PT_mayhem_render"):
         assert getattr(bpy.types, name).bl_parent_id == "VIEW3D_PT_mayhem"
 
 
@@ -495,3 +498,61 @@ def test_render_dataset_refuses_a_body_without_motion(addon, free_body_path, tmp
     with pytest.raises(RuntimeError, match="no motion"):
         bpy.ops.mayhem.render_dataset()
     assert not (tmp_path / "out" / "seq_000000").exists()
+
+
+def _short_walk(path, frames=8):
+    """The first frames of the bundled walk as an AMASS SMPL-X file (a gentle motion for cloth)."""
+    from mayhem.core.motion import MotionClip, load_amass, save_amass_smplx
+
+    clip = load_amass(_bundled_motions()["walk_straight"], target_fps=30)
+    keys = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose", "left_hand_pose", "right_hand_pose",
+            "transl")
+    short = MotionClip(**{k: getattr(clip, k)[:frames] for k in keys}, betas=np.zeros(10), expression=None,
+                       gender="neutral", fps=30.0, source="test", source_format="smplx")
+    save_amass_smplx(short, path)
+    return path
+
+
+def test_dress_body_simulates_garments_and_renders_clothing_masks(addon, free_body_path, tmp_path):
+    from mayhem.core.png import read_png
+    from mayhem.services.bodies import body_mesh
+    from mayhem.services.clothing import garment_objects
+
+    bpy = addon
+    scene = bpy.context.scene
+    arm = _add_free_body(bpy)
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    s = scene.mayhem
+    s.motion_source, s.amass_path = "AMASS", str(_short_walk(tmp_path / "walk.npz"))
+    assert bpy.ops.mayhem.load_motion() == {"FINISHED"}
+    assert (scene.frame_start, scene.frame_end) == (0, 7)
+    s.top, s.bottom, s.top_fabric, s.bottom_fabric = "tshirt", "shorts", "cotton", "denim"
+    s.garment_vertices, s.preroll, s.look_seed = 700, 6, 3
+
+    assert bpy.ops.mayhem.dress_body() == {"FINISHED"}
+    garments = garment_objects(arm)
+    assert sorted(o.name for o in garments) == sorted([f"{body_mesh(arm).name}_shorts", f"{body_mesh(arm).name}_tshirt"])
+    outfit = json.loads(arm["mayhem_outfit"])
+    assert [r["status"] for r in outfit["outcome"]] and all(
+        r["status"] in ("simulated", "retried", "fallback") for r in outfit["outcome"])
+    # The motion moved past the pre-roll: first frame at 1 + 6, range follows.
+    assert (scene.frame_start, scene.frame_end) == (7, 14)
+    assert json.loads(arm["mayhem_motion"])["frame_start"] == 7
+
+    out = tmp_path / "dataset"
+    s.output_dir, s.resolution, s.samples, s.environment = str(out), (W, H), 4, "city"
+    scene.frame_end = 8
+    assert bpy.ops.mayhem.render_dataset() == {"FINISHED"}
+    seq = out / "seq_000000"
+    for k in range(2):
+        person = read_png(seq / "mask" / f"{k:06d}.png")
+        body = read_png(seq / "mask_body" / f"{k:06d}.png")
+        cloth = read_png(seq / "mask_clothing" / f"{k:06d}.png")
+        assert (cloth == 1).sum() > 20 and (body == 1).sum() > 20
+        assert np.array_equal((body == 1) | (cloth == 1), person == 1)
+        assert not np.any((body == 1) & (cloth == 1))
+
+    # Undress removes the garments and the body's collision modifier; dressing again works.
+    assert bpy.ops.mayhem.undress_body() == {"FINISHED"}
+    assert not garment_objects(arm) and "mayhem_outfit" not in arm
+    assert not [m for m in body_mesh(arm).modifiers if m.type == "COLLISION"]

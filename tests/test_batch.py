@@ -61,7 +61,10 @@ def _config_dict(motion_folder, seed):
     return {"seed": seed, "sequences": N, "frames": 2, "body": {"model": "free"},
             "motion": {"source": str(motion_folder)}, "people": {"count": [1, 1]},
             "camera": {"resolution": [96, 54], "focal_mm": [35, 35]},
-            "render": {"samples": 2, "denoise": False}}
+            "render": {"samples": 2, "denoise": False},
+            # Simulated clothing, kept cheap: resumes must see scene.json's outcome as the recipe's.
+            "clothing": {"texture_probability": 0.0, "garment_vertices": 300, "preroll_frames": 3,
+                         "settle_frames": 1}}
 
 
 def _motions_used(config) -> list[str]:

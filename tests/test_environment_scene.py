@@ -257,6 +257,7 @@ def _base_config(motion_folder, **over):
     data = {"seed": 11, "frames": 2, "body": {"model": "free"}, "motion": {"source": str(motion_folder)},
             "people": {"count": [2, 2], "area_radius_m": 1.0},
             "appearance": {"bald_probability": 1.0, "barefoot_probability": 1.0},  # the mask is the body alone
+            "clothing": {"probability": 0.0},
             "camera": {"resolution": [W, H], "focal_mm": [35, 35]},
             "render": {"samples": 4, "denoise": False}}
     data.update(over)

@@ -49,8 +49,9 @@ def _config(motion_folder, **over):
             "people": {"count": [2, 2], "min_gap_m": 0.2, "area_radius_m": 1.0},
             "camera": {"resolution": [W, H], "focal_mm": [35, 35]},
             "render": {"samples": 4, "denoise": False},
-            # Unclothed: the mask-vs-labelled-mesh check needs bodies without hair or shoes.
-            "appearance": {"bald_probability": 1.0, "barefoot_probability": 1.0}}
+            # Unclothed: the mask-vs-labelled-mesh check needs bodies without hair, shoes or clothes.
+            "appearance": {"bald_probability": 1.0, "barefoot_probability": 1.0},
+            "clothing": {"probability": 0.0}}
     data.update(over)
     return config_from_dict(data)
 

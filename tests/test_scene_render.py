@@ -94,7 +94,7 @@ def test_pass_exr_channels(rendered):
     from mayhem.core.exr import read_exr
 
     channels = read_exr(rendered["files"][0][1])
-    assert sorted(channels) == ["Depth.V", "IndexOB.V"]
+    assert sorted(channels) == ["Clothing.V", "Depth.V", "IndexOB.V"]  # Clothing: painted-clothing AOV
     assert all(c.shape == (H, W) for c in channels.values())
 
 

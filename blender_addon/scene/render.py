@@ -4,6 +4,13 @@ One render per frame gives everything: the Composite output is the 8-bit RGB PNG
 render pipeline (scene.render.filepath), and a compositor File Output node writes the Depth (Z)
 and object-index (IndexOB) passes of the same samples into a float multilayer EXR, so labels
 and pixels can never come from different renders.
+
+Object pass indices carry two things: the person's instance id, and whether the object is
+clothing. A body, its hair and scalp get ``instance_id``; its garments and shoes get
+``instance_id + CLOTHING_PASS_OFFSET`` (:func:`clothing_pass_index`). Clothing painted on the
+skin (scene.painted_clothing) is part of the body object, so its shader writes its coverage to
+the ``clothing`` AOV, saved beside the other passes. One render then yields the person mask
+(body and clothing), the body-only mask and the clothing mask.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import contextlib
 import logging
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
@@ -29,6 +37,14 @@ DEVICE_PREFERENCES = ("auto", "cpu") + tuple(t.lower() for t in GPU_TYPES)
 PASS_NODE_NAME = "mayhem_passes"
 FRAME_DIGITS = 6  # files are numbered 000000, 000001, ... (docs/format.md)
 BACKGROUND_DEPTH = 1e9  # Cycles writes ~1e10 where a ray hits nothing; anything above is sky
+# Object pass index of a person's clothing (garments, shoes): instance_id + this. Instance ids
+# must stay below it; the IndexOB pass is float32, exact for these integers.
+CLOTHING_PASS_OFFSET = 1000
+MAX_INSTANCE_ID = CLOTHING_PASS_OFFSET - 1
+# Shader AOV with the coverage of clothing painted on the skin (scene.painted_clothing writes
+# it); a body pixel counts as clothing where it is at least PAINTED_COVERAGE.
+CLOTHING_AOV = "clothing"
+PAINTED_COVERAGE = 0.5
 
 
 # ------------------------------------------------------------------------------------ device
@@ -177,15 +193,20 @@ def _pass_node(scene):
 
 
 def configure_passes(scene, pass_dir) -> None:
-    """Enable Z and object-index passes and route them to a per-frame float EXR in `pass_dir`.
+    """Enable Z, object-index and painted-clothing (AOV) passes and route them to a per-frame
+    float EXR in `pass_dir`.
 
-    Compositor: Render Layers.Image -> Composite (the RGB PNG); Render Layers.Depth/IndexOB ->
-    File Output (OPEN_EXR_MULTILAYER, 32-bit float, ZIP: lossless and readable by core.exr).
+    Compositor: Render Layers.Image -> Composite (the RGB PNG); Render Layers.Depth/IndexOB/
+    clothing -> File Output (OPEN_EXR_MULTILAYER, 32-bit float, ZIP: lossless and readable by
+    core.exr).
     """
     vl = scene.view_layers[0]
     vl.use_pass_z = True
     vl.use_pass_object_index = True
     vl.use_pass_combined = True
+    if CLOTHING_AOV not in vl.aovs:
+        aov = vl.aovs.add()
+        aov.name, aov.type = CLOTHING_AOV, "VALUE"
 
     r = scene.render
     r.use_compositing = True
@@ -214,9 +235,11 @@ def configure_passes(scene, pass_dir) -> None:
     out.layer_slots.clear()
     out.layer_slots.new("Depth")
     out.layer_slots.new("IndexOB")
+    out.layer_slots.new("Clothing")
     tree.links.new(rl.outputs["Image"], comp.inputs["Image"])
     tree.links.new(rl.outputs["Depth"], out.inputs["Depth"])
     tree.links.new(rl.outputs["IndexOB"], out.inputs["IndexOB"])
+    tree.links.new(rl.outputs[CLOTHING_AOV], out.inputs["Clothing"])
     rl.location, comp.location, out.location = (0, 0), (400, 100), (400, -150)
     set_pass_dir(scene, pass_dir)
 
@@ -309,10 +332,25 @@ def render_animation(scene, frame_start: int, frame_end: int, rgb_dir, pass_dir,
     return out
 
 
-def read_passes(pass_path) -> tuple[np.ndarray, np.ndarray]:
-    """(depth (H,W) float32 metres along the camera axis, +inf where nothing was hit;
-    instance (H,W) uint16 object pass_index) from a pass EXR written by configure_passes.
-    """
+@dataclass
+class FramePasses:
+    """The decoded passes of one frame (see read_pass_layers)."""
+
+    depth: np.ndarray      # (H,W) float32 metres along the camera axis, +inf where nothing was hit
+    instance: np.ndarray   # (H,W) uint16 instance id of the person (body or clothing), 0 elsewhere
+    clothing: np.ndarray   # (H,W) bool: the pixel shows a person's clothing (garment, shoe, painted)
+
+
+def clothing_pass_index(instance_id: int) -> int:
+    """Object pass index of the clothing (garments, shoes) of person `instance_id`."""
+    instance_id = int(instance_id)
+    if not 1 <= instance_id <= MAX_INSTANCE_ID:
+        raise MayhemInputError(None, "people.instance_id", f"{instance_id} is outside 1..{MAX_INSTANCE_ID}")
+    return instance_id + CLOTHING_PASS_OFFSET
+
+
+def read_pass_layers(pass_path) -> FramePasses:
+    """Depth, instance ids and the clothing flag from a pass EXR written by configure_passes."""
     from ..core.exr import read_exr
 
     channels = read_exr(pass_path)
@@ -325,5 +363,21 @@ def read_passes(pass_path) -> tuple[np.ndarray, np.ndarray]:
     depth = np.asarray(channels[depth_key], dtype=np.float32).copy()
     depth[~(depth < BACKGROUND_DEPTH)] = np.inf
     index = np.rint(np.asarray(channels[index_key], dtype=np.float64))
+    index = np.clip(index, 0, np.iinfo(np.uint16).max + CLOTHING_PASS_OFFSET)
+    clothing = index > CLOTHING_PASS_OFFSET
+    painted_key = next((k for k in channels if "Clothing" in k.split(".")), None)
+    if painted_key is not None:  # pass files from before painted clothing have no such layer
+        painted = np.asarray(channels[painted_key], dtype=np.float32) >= PAINTED_COVERAGE
+        clothing |= painted & (index >= 1) & (index <= MAX_INSTANCE_ID)
+    index[index > CLOTHING_PASS_OFFSET] -= CLOTHING_PASS_OFFSET
     instance = np.clip(index, 0, np.iinfo(np.uint16).max).astype(np.uint16)
-    return depth, instance
+    return FramePasses(depth=depth, instance=instance, clothing=clothing)
+
+
+def read_passes(pass_path) -> tuple[np.ndarray, np.ndarray]:
+    """(depth (H,W) float32 metres along the camera axis, +inf where nothing was hit;
+    instance (H,W) uint16 person instance id, clothing included) from a pass EXR written by
+    configure_passes. read_pass_layers also says which pixels are clothing.
+    """
+    passes = read_pass_layers(pass_path)
+    return passes.depth, passes.instance

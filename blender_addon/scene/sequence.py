@@ -1,8 +1,12 @@
 """Build one sequence's Blender scene from its recipe.
 
 The recipe already holds every random draw; this module only turns it into Blender data:
-world, ground, bodies (with motion and skin), camera and render settings. The add-on's
-"render to dataset" operator and the batch CLI both call `build_scene`.
+world, ground, bodies (with motion, skin, hair, shoes and clothing), camera and render
+settings. The add-on's "render to dataset" operator and the batch CLI both call `build_scene`.
+
+Timeline: sequence frame k is Blender frame ``k + BuiltScene.frame_offset``. The offset is 0
+unless someone wears simulated clothing; then every body, the camera and the frame range move
+past the cloth pre-roll (scene/dressing.py), and the garments are simulated and baked here.
 """
 from __future__ import annotations
 
@@ -14,11 +18,14 @@ import bpy
 from ..core import assets
 from ..core.errors import MayhemInputError
 from ..core.labels import camera_per_frame
+from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache, person_params
 from .body import animate_body, build_body
 from .camera import create_camera
+from .dressing import (PersonDressing, cloth_settings, dress_person, outcome_records, outfit_mode, paint_person,
+                       simulate_outfits, timeline_offset)
 from .hair import add_hair
-from .render import configure_cycles
+from .render import MAX_INSTANCE_ID, clothing_pass_index, configure_cycles
 from .reset import reset_blender
 from .shoes import add_shoes
 from .skin import apply_skin, skin_material
@@ -32,6 +39,10 @@ class BuiltScene:
     rigs: list = field(default_factory=list)
     camera: object = None
     device: str = "CPU"
+    frame_offset: int = 0                              # Blender frame of sequence frame 0
+    dressings: list = field(default_factory=list)      # scene.dressing.PersonDressing per person
+    clothing: list = field(default_factory=list)       # per-garment outcome records (scene.json "outcome")
+    cloth_seconds: float = 0.0                         # wall time of the cloth simulation
 
 
 def resolve_hdri(ref: str) -> Path:
@@ -45,13 +56,17 @@ def resolve_hdri(ref: str) -> Path:
 
 
 def build_scene(recipe: dict, cache: AssetCache | None = None, *, reset: bool = True) -> BuiltScene:
-    """A Blender scene that renders the recipe's frames 0..F-1."""
+    """A Blender scene that renders the recipe's frames 0..F-1 at Blender frames
+    frame_offset..frame_offset+F-1 (a scene.json's "outcome" key is ignored)."""
+    recipe = without_outcome(recipe)
     cache = cache or AssetCache()
     if reset:
         reset_blender()
     scene = bpy.context.scene
     F = recipe["frames"]
-    scene.frame_start, scene.frame_end = 0, F - 1
+    offset = timeline_offset(recipe)
+    settings = cloth_settings(recipe) if offset else None
+    scene.frame_start, scene.frame_end = offset, offset + F - 1
     fps = float(recipe["fps"])
     scene.render.fps = max(1, round(fps))
     scene.render.fps_base = scene.render.fps / fps
@@ -64,28 +79,45 @@ def build_scene(recipe: dict, cache: AssetCache | None = None, *, reset: bool = 
     elif world.get("shadow_catcher", True):
         add_shadow_catcher(scene=scene)
 
-    built = BuiltScene(scene=scene)
+    built = BuiltScene(scene=scene, frame_offset=offset)
     for person in recipe["people"]:
+        instance_id = person["instance_id"]
+        if not isinstance(instance_id, int) or not 1 <= instance_id <= MAX_INSTANCE_ID:
+            raise MayhemInputError(recipe.get("name"), f"people[{person['id']}].instance_id",
+                                   f"{instance_id!r} is not an integer in 1..{MAX_INSTANCE_ID}")
         model, params, _ = person_params(person, F, fps, cache)
         rig = build_body(model, params["betas"], name=f"person_{person['id']:02d}")
-        rig.mesh.pass_index = person["instance_id"]
-        animate_body(rig, {k: v for k, v in params.items() if k != "betas"}, frame_start=0)
+        rig.mesh.pass_index = instance_id
+        motion = {k: v for k, v in params.items() if k != "betas"}
         skin = person["skin"]
         material = skin_material(skin["tone"], name=f"skin_{person['id']:02d}", albedo_texture=skin.get("texture"),
                                  seed=skin.get("seed", 0))
         apply_skin(rig.mesh, material)
-        add_hair(rig, person.get("hair"), person["instance_id"])  # recipes without hair/shoes: nothing added
-        add_shoes(rig, person.get("shoes"), person["instance_id"])
+        mode = outfit_mode(recipe, person)
+        if mode == "simulated":  # keys the body itself: pre-roll, then the sequence at `offset`
+            dressing = dress_person(recipe, person, rig, model, motion, settings, F)
+        else:
+            animate_body(rig, motion, frame_start=offset)
+            dressing = (paint_person(recipe, person, rig, model, material) if mode == "texture" else
+                        PersonDressing(person_id=int(person["id"]), instance_id=instance_id, mode="none"))
+        built.dressings.append(dressing)
+        add_hair(rig, person.get("hair"), instance_id)  # recipes without hair/shoes: nothing added
+        shoes = add_shoes(rig, person.get("shoes"), instance_id)
+        for obj in shoes.objects:  # shoes are clothing: in the person mask, not in the body mask
+            obj.pass_index = clothing_pass_index(instance_id)
         built.rigs.append(rig)
 
     cam = recipe["camera"]
     _, w2c = camera_per_frame(recipe)
     static = cam.get("kind", "static") == "static"
     built.camera = create_camera("camera", cam["focal_mm"], cam["sensor_width_mm"], w2c[0] if static else w2c,
-                                 frame_start=0, scene=scene)
+                                 frame_start=offset, scene=scene)
     r = recipe["render"]
     built.device = configure_cycles(
         scene, width=recipe["image"]["width"], height=recipe["image"]["height"], samples=r["samples"],
         adaptive_threshold=r["adaptive_threshold"], denoise=r["denoise"], persistent_data=r["persistent_data"],
         seed=recipe["seed"] % (2**31), device=r["device"], threads=r.get("threads", 0))
+    if settings is not None:
+        built.cloth_seconds = simulate_outfits(built.dressings, settings, F, scene)
+    built.clothing = outcome_records(built.dressings)
     return built

@@ -33,6 +33,7 @@ from pathlib import Path
 from ..core.atomic import atomic_write_text
 from ..core.config import Config
 from ..core.errors import MayhemInputError
+from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache, sample_recipe
 
 log = logging.getLogger("mayhem.batch")
@@ -127,16 +128,19 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 
 def sequence_complete(out_dir, recipe: dict) -> bool:
-    """True when OUT/<name>/ holds this exact recipe's finished sequence."""
+    """True when OUT/<name>/ holds this exact recipe's finished sequence (scene.json's render
+    "outcome", e.g. which garments fell back, is not part of the recipe)."""
     folder = Path(out_dir) / recipe["name"]
     try:
         scene = json.loads((folder / "scene.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if scene != _normalised(recipe) or not (folder / "labels.npz").is_file():
+    if not isinstance(scene, dict) or without_outcome(scene) != _normalised(without_outcome(recipe)) \
+            or not (folder / "labels.npz").is_file():
         return False
     F = int(recipe["frames"])
-    for sub, ext in (("rgb", ".png"), ("mask", ".png"), ("depth", ".exr")):
+    for sub, ext in (("rgb", ".png"), ("mask", ".png"), ("mask_body", ".png"), ("mask_clothing", ".png"),
+                     ("depth", ".exr")):
         try:
             present = set(os.listdir(folder / sub))
         except OSError:

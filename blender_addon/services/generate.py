@@ -25,6 +25,8 @@ from ..core.atomic import atomic_write_text, fsync_dir, safe_join
 from ..core.config import Config
 from ..core.exr import write_depth_exr
 from ..core.labels import FORMAT_VERSION, compute_labels, write_labels
+from ..core.npzio import save_npz
+from ..core.outcome import with_outcome, without_outcome
 from ..core.png import strip_png_metadata, write_png
 from ..core.recipe import AssetCache
 
@@ -53,6 +55,7 @@ class ProgressBar:
 
 
 def write_recipe(path: Path, recipe: dict) -> None:
+    """scene.json: the recipe, with its "outcome" (core.outcome) when the render recorded one."""
     atomic_write_text(path, recipe_json(recipe))
 
 
@@ -75,6 +78,49 @@ def _fsync_tree(folder: Path) -> None:
             fsync_dir(Path(root) / name)
 
 
+def write_frames(folder: Path, frames: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame k: the RGB PNG renamed to rgb/{k:06d}.png (Blender names it by its own frame
+    number), the person masks (mask/: body and clothing, mask_body/, mask_clothing/) and depth
+    from the frame's pass EXR. Returns the (F,H,W) depth and instance-mask stacks for the labels."""
+    from ..scene.render import read_pass_layers
+
+    for sub in ("mask", "mask_body", "mask_clothing", "depth"):
+        (folder / sub).mkdir()
+    depth_stack, instance_stack = [], []
+    for k, (rgb_path, pass_path) in enumerate(frames):
+        expected = folder / "rgb" / f"{k:06d}.png"
+        if Path(rgb_path) != expected:
+            Path(rgb_path).replace(expected)
+        strip_png_metadata(expected)  # Cycles writes render timings into each PNG
+        passes = read_pass_layers(pass_path)
+        instance = passes.instance.astype(np.uint16)
+        zero = np.zeros_like(instance)
+        write_png(folder / "mask" / f"{k:06d}.png", instance)
+        write_png(folder / "mask_body" / f"{k:06d}.png", np.where(passes.clothing, zero, instance))
+        write_png(folder / "mask_clothing" / f"{k:06d}.png", np.where(passes.clothing, instance, zero))
+        write_depth_exr(folder / "depth" / f"{k:06d}.exr", passes.depth.astype(np.float32))
+        depth_stack.append(passes.depth)
+        instance_stack.append(instance)
+    return np.stack(depth_stack), np.stack(instance_stack)
+
+
+def write_garment_meshes(folder: Path, meshes: dict) -> None:
+    """garments/<person id>_<garment name>.npz per simulated garment (docs/format.md)."""
+    if not meshes:
+        return
+    folder.mkdir()
+    for stem, arrays in meshes.items():
+        save_npz(safe_join(folder, f"{stem}.npz"), arrays)
+
+
+def clothing_counts(records: list[dict]) -> dict:
+    """{status: garments} of a sequence, for its dataset.json entry."""
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def _frame_progress(name: str, total: int, progress):
     if callable(progress):
         return lambda i, n, s: progress(i + 1, n)
@@ -91,9 +137,11 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
     threads: Cycles threads for this render, overriding the recipe's render.threads without
     changing the recipe written to scene.json (thread count does not change the pixels).
     """
-    from ..scene.render import configure_passes, read_passes, render_animation
+    from ..scene.dressing import garment_meshes
+    from ..scene.render import configure_passes, render_animation
     from ..scene.sequence import build_scene
 
+    recipe = without_outcome(recipe)  # a scene.json given back as a recipe: its old outcome goes
     cache = cache or AssetCache()
     out_dir = Path(out_dir)
     final = safe_join(out_dir, recipe["name"])
@@ -110,30 +158,23 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
         pass_dir = tmp / "_passes"
         configure_passes(built.scene, pass_dir)
         timings["build_s"] = time.perf_counter() - t0
+        if built.cloth_seconds:
+            timings["cloth_s"] = built.cloth_seconds
 
         F = recipe["frames"]
+        if (recipe.get("clothing") or {}).get("export_meshes"):
+            write_garment_meshes(tmp / "garments", garment_meshes(built.dressings, built.frame_offset, F, built.scene))
         t0 = time.perf_counter()
-        frames = render_animation(built.scene, 0, F - 1, tmp / "rgb", pass_dir,
+        frames = render_animation(built.scene, built.frame_offset, built.frame_offset + F - 1, tmp / "rgb", pass_dir,
                                   progress=_frame_progress(recipe["name"], F, progress))
         timings["render_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        (tmp / "mask").mkdir()
-        (tmp / "depth").mkdir()
-        depth_stack = []
-        for k, (rgb_path, pass_path) in enumerate(frames):
-            expected = tmp / "rgb" / f"{k:06d}.png"
-            if Path(rgb_path) != expected:
-                Path(rgb_path).replace(expected)
-            strip_png_metadata(expected)
-            depth, instance = read_passes(pass_path)
-            write_png(tmp / "mask" / f"{k:06d}.png", instance.astype(np.uint16))
-            write_depth_exr(tmp / "depth" / f"{k:06d}.exr", depth.astype(np.float32))
-            depth_stack.append(depth)
+        depth, instance = write_frames(tmp, frames)
         shutil.rmtree(pass_dir, ignore_errors=True)
-        labels = compute_labels(recipe, cache, depth=np.stack(depth_stack))
+        labels = compute_labels(recipe, cache, depth=depth, clothing_outcome=built.clothing, instance=instance)
         write_labels(tmp / "labels.npz", labels)
-        write_recipe(tmp / "scene.json", recipe)
+        write_recipe(tmp / "scene.json", with_outcome(recipe, {"clothing": built.clothing}))
         _fsync_tree(tmp)
         timings["labels_s"] = time.perf_counter() - t0
     except BaseException:
@@ -149,8 +190,11 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
     else:
         tmp.rename(final)
     fsync_dir(out_dir)  # persist the rename itself
-    return {"name": recipe["name"], "status": "done", "frames": F, "people": len(recipe["people"]),
-            "device": built.device, "timings": {k: round(v, 3) for k, v in timings.items()}}
+    entry = {"name": recipe["name"], "status": "done", "frames": F, "people": len(recipe["people"]),
+             "device": built.device, "timings": {k: round(v, 3) for k, v in timings.items()}}
+    if built.clothing:
+        entry["clothing"] = clothing_counts(built.clothing)
+    return entry
 
 
 def dataset_document(config: Config | dict, entries: list[dict]) -> dict:

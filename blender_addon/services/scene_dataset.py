@@ -28,9 +28,8 @@ from .. import __version__
 from ..core.atomic import atomic_write_text, safe_join
 from ..core.camera import look_at, world_to_cam_from_blender
 from ..core.errors import MayhemInputError
-from ..core.exr import write_depth_exr
 from ..core.labels import FORMAT_VERSION, compute_labels, write_labels
-from ..core.png import strip_png_metadata, write_png
+from ..core.outcome import with_outcome
 from ..core.recipe import RECIPE_VERSION, AssetCache, sequence_name
 from .bodies import body_info, body_mesh, get_model, scene_bodies
 from .motions import motion_info, scene_fps
@@ -275,7 +274,8 @@ def _update_dataset_json(out_dir: Path, entry: dict) -> None:
 
 def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress) -> tuple[list, str]:
     """Render the recipe's frames of `scene` in a temporary linked copy; [(rgb, passes)], device."""
-    from ..scene.render import configure_cycles, configure_passes, render_animation
+    from ..scene.render import clothing_pass_index, configure_cycles, configure_passes, render_animation
+    from .clothing import garment_objects
     from ..scene.sequence import resolve_hdri
     from ..scene.world import add_shadow_catcher, hdri_strength, setup_hdri_world
     from .generate import _frame_progress
@@ -285,6 +285,9 @@ def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress)
     # everything else 0, for this render only.
     saved_index = {o.name: o.pass_index for o in scene.objects}
     instance = {body_mesh(scene.objects[p["object"]]).name: p["instance_id"] for p in recipe["people"]}
+    for p in recipe["people"]:  # garments of "Dress Body": the person mask, and the clothing mask
+        for obj in garment_objects(scene.objects[p["object"]]):
+            instance[obj.name] = clothing_pass_index(p["instance_id"])
     render_scene = scene.copy()  # linked copy: same objects; its own settings, compositor and world slot
     render_scene.name = f"mayhem_render_{recipe['name']}"
     extra_ids = []
@@ -317,27 +320,30 @@ def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress)
     return frames, device
 
 
+def _clothing_outcome(recipe: dict) -> list[dict]:
+    """Outcome records of the garments "Dress Body" simulated, renumbered to the recipe's people."""
+    from .clothing import PROP_OUTFIT
+
+    records = []
+    for p in recipe["people"]:
+        raw = bpy.data.objects[p["object"]].get(PROP_OUTFIT)
+        if raw:
+            records += [{**r, "person": p["id"]} for r in json.loads(raw).get("outcome", [])]
+    return records
+
+
 def _write_outputs(tmp: Path, frames: list, recipe: dict, cache: AssetCache) -> None:
     """Frame files renamed from Blender frame numbers to 0..F-1, masks, depth, labels, scene.json
-    (the same files, in the same way, as services.generate.render_sequence)."""
-    from ..scene.render import read_passes
-    from .generate import _fsync_tree, write_recipe
+    (the same files, in the same way, as services.generate.render_sequence; garments put on by
+    "Dress Body" are clothing, any other object of the scene is not part of a person)."""
+    from .generate import _fsync_tree, write_frames, write_recipe
 
-    (tmp / "mask").mkdir()
-    (tmp / "depth").mkdir()
-    depth_stack = []
-    for k, (rgb_path, pass_path) in enumerate(frames):
-        expected = tmp / "rgb" / f"{k:06d}.png"
-        if Path(rgb_path) != expected:
-            Path(rgb_path).replace(expected)
-        strip_png_metadata(expected)  # Cycles writes render timings into each PNG
-        depth, instance = read_passes(pass_path)
-        write_png(tmp / "mask" / f"{k:06d}.png", instance.astype(np.uint16))
-        write_depth_exr(tmp / "depth" / f"{k:06d}.exr", depth.astype(np.float32))
-        depth_stack.append(depth)
+    depth, instance = write_frames(tmp, frames)
     shutil.rmtree(tmp / "_passes", ignore_errors=True)
-    write_labels(tmp / "labels.npz", compute_labels(recipe, cache, depth=np.stack(depth_stack)))
-    write_recipe(tmp / "scene.json", recipe)
+    clothing = _clothing_outcome(recipe)
+    write_labels(tmp / "labels.npz", compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
+                                                    instance=instance))
+    write_recipe(tmp / "scene.json", with_outcome(recipe, {"clothing": clothing}))
     _fsync_tree(tmp)
 
 

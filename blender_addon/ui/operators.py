@@ -1,4 +1,4 @@
-"""The three operators: each reads the panel's settings and calls one service function.
+"""The operators: each reads the panel's settings and calls one service function.
 
 Bad input (a missing file, a wrong field) is reported in Blender's status bar as the service's
 MayhemInputError message, which names the file and field; anything else is a bug and keeps
@@ -65,6 +65,66 @@ class MAYHEM_OT_load_motion(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class MAYHEM_OT_dress_body(bpy.types.Operator):
+    bl_idname = "mayhem.dress_body"
+    bl_label = "Dress Body"
+    bl_description = ("Cut the Clothing panel's garments from the active body's shape, simulate them with Blender "
+                      "cloth along its motion (after a pre-roll from the garments' rest pose) and bake them. "
+                      "Blocks Blender until done")
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        from ..services.bodies import armature_of
+
+        arm = armature_of(context.active_object)
+        if arm is None:
+            cls.poll_message_set("Select a body made with Add Body")
+            return False
+        if "mayhem_motion" not in arm:
+            cls.poll_message_set("Load a motion on the body first")
+            return False
+        return True
+
+    def execute(self, context):
+        from ..services.clothing import dress_body, procedural_garments
+
+        s = context.scene.mayhem
+        kinds, fabrics = s.outfit_kinds()
+        try:
+            garments = procedural_garments(kinds, fabrics, looseness=s.looseness,
+                                           target_vertices=s.garment_vertices, seed=s.look_seed)
+            records = dress_body(context.active_object, garments, preroll=s.preroll, quality=s.cloth_quality,
+                                 scene=context.scene)
+        except MayhemInputError as exc:
+            return _fail(self, exc)
+        summary = ", ".join(f"{r['garment']}: {r['status']}" for r in records)
+        self.report({"INFO"}, f"{summary}; motion now starts at frame {context.scene.frame_start}")
+        return {"FINISHED"}
+
+
+class MAYHEM_OT_undress_body(bpy.types.Operator):
+    bl_idname = "mayhem.undress_body"
+    bl_label = "Undress"
+    bl_description = "Remove the active body's garments"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        from ..services.bodies import armature_of
+        from ..services.clothing import garment_objects
+
+        arm = armature_of(context.active_object)
+        return arm is not None and bool(garment_objects(arm))
+
+    def execute(self, context):
+        from ..services.clothing import undress_body
+
+        n = undress_body(context.active_object)
+        self.report({"INFO"}, f"removed {n} garment(s)")
+        return {"FINISHED"}
+
+
 class MAYHEM_OT_render_dataset(bpy.types.Operator):
     bl_idname = "mayhem.render_dataset"
     bl_label = "Render Dataset"
@@ -93,4 +153,5 @@ class MAYHEM_OT_render_dataset(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (MAYHEM_OT_add_body, MAYHEM_OT_load_motion, MAYHEM_OT_render_dataset)
+CLASSES = (MAYHEM_OT_add_body, MAYHEM_OT_load_motion, MAYHEM_OT_dress_body, MAYHEM_OT_undress_body,
+           MAYHEM_OT_render_dataset)

@@ -1,5 +1,5 @@
-"""Sidebar (N panel) tab 'Mayhem' in the 3D viewport: Body, Motion and Render sub-panels,
-each drawing its own settings and the one operator that uses them."""
+"""Sidebar (N panel) tab 'Mayhem' in the 3D viewport: Body, Motion, Clothing and Render
+sub-panels, each drawing its own settings and the operators that use them."""
 from __future__ import annotations
 
 import bpy
@@ -62,6 +62,34 @@ class VIEW3D_PT_mayhem_motion(_MayhemPanel, bpy.types.Panel):
         layout.operator("mayhem.load_motion", icon="ARMATURE_DATA")
 
 
+class VIEW3D_PT_mayhem_clothing(_MayhemPanel, bpy.types.Panel):
+    bl_idname = "VIEW3D_PT_mayhem_clothing"
+    bl_parent_id = "VIEW3D_PT_mayhem"
+    bl_label = "Clothing"
+
+    def draw(self, context):
+        s = context.scene.mayhem
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(s, "top")
+        if s.top != "NONE":
+            layout.prop(s, "top_fabric", text="Fabric")
+        if s.top != "dress":
+            layout.prop(s, "bottom")
+            if s.bottom != "NONE":
+                layout.prop(s, "bottom_fabric", text="Fabric")
+        layout.prop(s, "looseness")
+        layout.prop(s, "look_seed")
+        col = layout.column(align=True)
+        col.prop(s, "garment_vertices")
+        col.prop(s, "cloth_quality")
+        col.prop(s, "preroll")
+        row = layout.row(align=True)
+        row.operator("mayhem.dress_body", icon="MOD_CLOTH")
+        row.operator("mayhem.undress_body", icon="X")
+
+
 class VIEW3D_PT_mayhem_render(_MayhemPanel, bpy.types.Panel):
     bl_idname = "VIEW3D_PT_mayhem_render"
     bl_parent_id = "VIEW3D_PT_mayhem"
@@ -88,4 +116,5 @@ class VIEW3D_PT_mayhem_render(_MayhemPanel, bpy.types.Panel):
         layout.operator("mayhem.render_dataset", icon="RENDER_ANIMATION")
 
 
-CLASSES = (VIEW3D_PT_mayhem, VIEW3D_PT_mayhem_body, VIEW3D_PT_mayhem_motion, VIEW3D_PT_mayhem_render)
+CLASSES = (VIEW3D_PT_mayhem, VIEW3D_PT_mayhem_body, VIEW3D_PT_mayhem_motion, VIEW3D_PT_mayhem_clothing,
+           VIEW3D_PT_mayhem_render)

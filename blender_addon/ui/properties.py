@@ -10,6 +10,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorPro
 
 from ..core import assets
 from ..core.errors import MayhemInputError
+from ..core.fabrics import FABRICS
 from ..core.recipe import BUILTIN_HDRIS
 from .preferences import preference
 
@@ -52,6 +53,9 @@ def environment_items(self, context):
     return _environment_items
 
 
+_FABRIC_ITEMS = [(name, name.title(), f"Blender cloth preset '{name}' (core.fabrics)") for name in FABRICS]
+
+
 class MayhemSceneSettings(bpy.types.PropertyGroup):
     # ---- body
     body_name: StringProperty(name="Name", default="person", description="Base name of the new body's objects")
@@ -81,6 +85,32 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
     start_frame: IntProperty(name="Start Frame", default=0, description="Blender frame of the clip's first frame")
     place_on_ground: BoolProperty(name="Place on Ground", default=True,
                                   description="Lowest point of the body over the clip touches the armature's ground")
+
+    # ---- clothing
+    top: EnumProperty(name="Top", default="tshirt",
+                      items=[("NONE", "None", "No top"), ("tshirt", "T-Shirt", ""), ("longsleeve", "Long Sleeve", ""),
+                             ("dress", "Dress", "A dress instead of a top and a bottom")])
+    bottom: EnumProperty(name="Bottom", default="trousers",
+                         items=[("NONE", "None", "No bottom"), ("shorts", "Shorts", ""), ("trousers", "Trousers", ""),
+                                ("skirt", "Skirt", "")])
+    top_fabric: EnumProperty(name="Top Fabric", default="cotton", items=_FABRIC_ITEMS)
+    bottom_fabric: EnumProperty(name="Bottom Fabric", default="denim", items=_FABRIC_ITEMS)
+    looseness: FloatProperty(name="Looseness", default=0.3, min=0.0, max=1.0, subtype="FACTOR",
+                             description="0 = snug (1 cm off the skin), 1 = loose (4 cm)")
+    garment_vertices: IntProperty(name="Vertices", default=3000, min=200, max=20000,
+                                  description="Target vertices per garment (simulation time grows with it)")
+    preroll: IntProperty(name="Pre-roll", default=30, min=2, max=1000,
+                         description="Frames in which the body moves from the garments' rest pose into the motion's "
+                                     "first pose; the motion moves to start after them")
+    cloth_quality: IntProperty(name="Quality", default=5, min=1, max=80, description="Cloth solver steps per frame")
+    look_seed: IntProperty(name="Look Seed", default=0, min=0, description="Draws the fabric pattern and colours")
+
+    def outfit_kinds(self) -> tuple[list[str], list[str]]:
+        """(garment kinds, fabrics) chosen in the Clothing panel."""
+        if self.top == "dress":
+            return ["dress"], [self.top_fabric]
+        pairs = [(k, f) for k, f in ((self.bottom, self.bottom_fabric), (self.top, self.top_fabric)) if k != "NONE"]
+        return [k for k, _ in pairs], [f for _, f in pairs]
 
     # ---- render
     output_dir: StringProperty(name="Output", subtype="DIR_PATH",

@@ -1,0 +1,106 @@
+"""Dress a body of the open scene and simulate its clothes: the service behind "Dress Body".
+
+The same code dresses recipe people (scene.dressing): garments cut from this body's shape,
+the body re-keyed on the cloth timeline (a pre-roll from the garments' rest pose into the
+motion's first pose, so the motion's first frame moves to Blender frame
+``core.fabrics.sequence_frame_offset(preroll)``), cloth simulated with the per-frame checks,
+retry and skin-bound fallback, and baked. What was done is stored on the armature
+(``mayhem_outfit``: garments, settings, outcome) and the motion property's ``frame_start``
+follows the move, so "Render Dataset" labels the frames the motion is on.
+"""
+from __future__ import annotations
+
+import json
+
+import bpy
+import numpy as np
+
+from ..core.errors import MayhemInputError
+from ..core.fabrics import FABRICS, ClothSettings, sample_look
+from ..core.garments import GARMENT_KINDS
+from ..core.recipe import AssetCache, person_params
+from ..scene.dressing import dress_person, outcome_records, simulate_outfits
+from .bodies import PROP_MOTION, rig_of
+from .motions import motion_info
+
+PROP_OUTFIT = "mayhem_outfit"
+GARMENT_PROP = "mayhem_garment"  # set on every garment object by scene.cloth.build_garment_object
+
+
+def procedural_garments(kinds: list[str], fabrics: list[str], *, looseness: float = 0.3,
+                        target_vertices: int = 3000, seed: int = 0) -> list[dict]:
+    """Recipe garment entries for `kinds` (core.garments.GARMENT_KINDS) with their fabrics; the
+    look (pattern, colours) is drawn from `seed`."""
+    if len(kinds) != len(fabrics):
+        raise MayhemInputError(None, "outfit.fabrics", f"{len(kinds)} garments but {len(fabrics)} fabrics")
+    rng = np.random.default_rng(int(seed))
+    garments = []
+    for kind, fabric in zip(kinds, fabrics):
+        if kind not in GARMENT_KINDS:
+            raise MayhemInputError(None, "outfit.kind", f"{kind!r} is not one of {GARMENT_KINDS}")
+        if fabric not in FABRICS:
+            raise MayhemInputError(None, "outfit.fabric", f"{fabric!r} is not one of {tuple(FABRICS)}")
+        garments.append({"source": "procedural", "kind": kind, "name": kind, "looseness": float(looseness),
+                         "length": None, "sleeve": None, "target_vertices": int(target_vertices),
+                         "fabric": fabric, "look": sample_look(rng, fabric)})
+    return garments
+
+
+def garment_objects(arm_obj) -> list:
+    return [o for o in arm_obj.children if GARMENT_PROP in o]
+
+
+def undress_body(target) -> int:
+    """Remove the body's garments (objects, meshes, collider collections) and its collision
+    modifier; returns how many garments were removed. The motion stays where it is."""
+    rig = rig_of(target)
+    removed = 0
+    for obj in garment_objects(rig.armature):
+        colliders = bpy.data.collections.get(f"{obj.name}_colliders")
+        if colliders is not None:
+            bpy.data.collections.remove(colliders)
+        mesh = obj.data
+        bpy.data.objects.remove(obj)
+        if mesh is not None and mesh.users == 0:
+            bpy.data.meshes.remove(mesh)
+        removed += 1
+    mod = rig.mesh.modifiers.get("Collision")
+    if mod is not None and mod.type == "COLLISION":
+        rig.mesh.modifiers.remove(mod)
+    if PROP_OUTFIT in rig.armature:
+        del rig.armature[PROP_OUTFIT]
+    return removed
+
+
+def dress_body(target, garments: list[dict], *, preroll: int = 30, settle: int = 5, quality: int = 5,
+               collision_quality: int = 3, scene=None) -> list[dict]:
+    """Put `garments` (recipe garment entries, e.g. from procedural_garments) on a body that has
+    a motion, simulate and bake them; returns one outcome record per garment."""
+    scene = scene or bpy.context.scene
+    rig = rig_of(target)
+    arm = rig.armature
+    info = motion_info(arm)
+    if info is None:
+        raise MayhemInputError(arm.name, "motion", "load a motion first: the clothes are simulated along it")
+    if not garments:
+        raise MayhemInputError(arm.name, "outfit.garments", "choose at least one garment")
+    settings = ClothSettings(preroll=int(preroll), settle=int(settle), quality=int(quality),
+                             collision_quality=int(collision_quality)).validated()
+    undress_body(rig)
+
+    n_frames = int(info["frames"])
+    cache = AssetCache()
+    cache.models[(str(rig.armature["mayhem_model_path"]), str(rig.armature["mayhem_gender"]))] = rig.model
+    person = {"id": 0, "instance_id": 1, "model_path": str(rig.armature["mayhem_model_path"]),
+              "gender": str(rig.armature["mayhem_gender"]), "betas": [float(b) for b in rig.betas],
+              "motion": {"ref": info["ref"], "start_frame": 0}, "placement": info["placement"],
+              "outfit": {"mode": "simulated", "garments": garments}}
+    model, params, _ = person_params(person, n_frames, float(info["fps"]), cache)
+    motion = {k: v for k, v in params.items() if k != "betas"}
+    recipe = {"name": arm.name, "clothing": settings.to_dict(), "people": [person]}
+    dressing = dress_person(recipe, person, rig, model, motion, settings, n_frames)
+    simulate_outfits([dressing], settings, n_frames, scene)  # leaves the range on the motion's frames
+    records = outcome_records([dressing])
+    arm[PROP_MOTION] = json.dumps({**info, "frame_start": int(scene.frame_start)})
+    arm[PROP_OUTFIT] = json.dumps({"garments": garments, "settings": settings.to_dict(), "outcome": records})
+    return records
