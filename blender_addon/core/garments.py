@@ -39,10 +39,15 @@ underneath, trouser legs about the leg axis with the seam inside), pin weights (
 bottoms, a band around the neckline for tops and dresses) and skin weights interpolated from
 the nearest body triangle and smoothed over the garment (so bridging cloth does not tear when
 skinned).
+
+Painted garments (texture-only outfits, scene.painted_clothing) use the same region fields on
+the body itself: :func:`garment_field`, :func:`garment_signed_distance` (metres to the hem along
+the skin), :func:`garment_coverage` (0..1 with a 5 mm soft hem) and :func:`body_cloth_uvs`.
 """
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -84,8 +89,9 @@ def _scatter_add(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         return np.bincount(index, weights=values, minlength=n)
-    return np.stack([np.bincount(index, weights=values[:, c], minlength=n)
-                     for c in range(values.shape[1])], axis=1)
+    C = values.shape[1]
+    flat = (np.asarray(index, dtype=np.int64)[:, None] * C + np.arange(C)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=n * C).reshape(n, C)
 
 
 def face_normals(V: np.ndarray, F: np.ndarray, unit: bool = True) -> np.ndarray:
@@ -211,8 +217,15 @@ class PointGrid:
     """Nearest point among many (uniform hash grid; brute force where the grid cannot be sure).
 
     scipy's KD-tree is not available inside a user's Blender, and brute force over a 13k-vertex
-    body for every garment vertex of every frame would dominate the checks.
+    body for every garment vertex of every frame would dominate the checks. Cells are looked up
+    in a dense table (one index per cell) when the grid is small enough, and the points are kept
+    sorted by cell, one array per coordinate, so a scan reads them contiguously. Queries far
+    from every point (a flared skirt's hem, 10-30 cm from the legs) would need hundreds of mostly
+    empty cells per ring; after `max_ring` rings they are settled through clusters of points
+    with bounding boxes instead (exact, see _far).
     """
+
+    DENSE_CELLS = 1 << 23     # at most this many cells get a dense start table (8 M × 8 bytes)
 
     def __init__(self, points: np.ndarray, cell: float):
         self.points = np.asarray(points, dtype=np.float64)
@@ -223,9 +236,15 @@ class PointGrid:
         key = self._key(ijk)
         self.order = np.argsort(key, kind="stable")
         self.sorted_key = key[self.order]
+        self._sorted_xyz = np.ascontiguousarray(self.points[self.order].T)      # (3, n)
+        n_cells = int(np.prod(self.dims))
+        self._cell_start = (np.searchsorted(self.sorted_key, np.arange(n_cells + 1))
+                            if n_cells <= self.DENSE_CELLS else None)
+        self._coarse = None
+        self._rings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _key(self, ijk: np.ndarray) -> np.ndarray:
-        return ijk[:, 0] + self.dims[0] * (ijk[:, 1] + self.dims[1] * ijk[:, 2])
+        return ijk[..., 0] + self.dims[0] * (ijk[..., 1] + self.dims[1] * ijk[..., 2])
 
     @staticmethod
     def _ring(r: int) -> np.ndarray:
@@ -235,69 +254,255 @@ class PointGrid:
         cheb = np.abs(o).max(axis=1)
         return o[(cheb == r) | (cheb < 1)] if r == 1 else o[cheb == r]
 
-    def _scan(self, Q, sel, offs, best_i, best_d) -> None:
-        """Update the best match of queries `sel` with the points in cells `offs` around them."""
+    def _ring_keys(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        if r not in self._rings:
+            offs = self._ring(r)
+            self._rings[r] = (offs, self._key(offs))
+        return self._rings[r]
+
+    def _scan(self, Q, sel, r, best_i, best_d) -> None:
+        """Update the best match of queries `sel` with the points in the cells of ring `r`."""
+        offs, koff = self._ring_keys(r)
         nq, K = len(sel), len(offs)
-        ijk = np.floor((Q[sel] - self.origin) / self.cell).astype(np.int64)
-        cells = ijk[:, None, :] + offs[None]
-        valid = np.all((cells >= 0) & (cells < self.dims), axis=2)
-        keys = self._key(np.where(valid[..., None], cells, 0).reshape(-1, 3)).reshape(nq, K)
-        start = np.searchsorted(self.sorted_key, keys, side="left")
-        stop = np.searchsorted(self.sorted_key, keys, side="right")
-        counts = np.where(valid, stop - start, 0).ravel()
-        total = int(counts.sum())
-        if not total:
+        Qs = Q[sel]
+        ijk = np.floor((Qs - self.origin) / self.cell).astype(np.int64)
+        keys = self._key(ijk)[:, None] + koff[None]                         # (nq, K)
+        valid = None
+        if not np.all((ijk >= r) & (ijk < self.dims - r)):                  # ring leaves the grid
+            cells = ijk[:, None, :] + offs[None]
+            valid = np.all((cells >= 0) & (cells < self.dims), axis=2)
+            keys = np.where(valid, keys, 0)
+        if self._cell_start is not None:
+            start = self._cell_start[keys]
+            counts = self._cell_start[keys + 1] - start
+        else:
+            start = np.searchsorted(self.sorted_key, keys, side="left")
+            counts = np.searchsorted(self.sorted_key, keys, side="right") - start
+        if valid is not None:
+            counts = np.where(valid, counts, 0)
+        counts = counts.ravel()
+        nz = np.flatnonzero(counts)
+        if r > 1 and len(nz):
+            # Skip occupied cells farther from their query than its best match so far.
+            q = nz // K
+            lo = (ijk[q] + offs[nz % K]) * self.cell + self.origin
+            gap = np.maximum(np.maximum(lo - Qs[q], Qs[q] - (lo + self.cell)), 0.0)
+            nz = nz[np.einsum("ij,ij->i", gap, gap) <= best_d[sel[q]] ** 2]
+        self._measure_cells(Qs, sel, start.ravel(), counts, nz, K, best_i, best_d)
+
+    def _scan_box(self, Q, sel, bound, best_i, best_d) -> None:
+        """Update queries `sel` with the points in the cells that cover the ball of radius
+        `bound` around each (at most 3 cells per axis: bound ≤ cell)."""
+        Qs = Q[sel]
+        lo = np.floor((Qs - bound[:, None] - self.origin) / self.cell).astype(np.int64)
+        hi = np.floor((Qs + bound[:, None] - self.origin) / self.cell).astype(np.int64)
+        lo = np.clip(lo, 0, self.dims - 1)
+        span = np.clip(hi, 0, self.dims - 1) - lo                      # 0..2 per axis
+        offs, koff = self._box_keys()
+        valid = np.all(offs[None] <= span[:, None, :], axis=2)           # (nq, 27)
+        keys = np.where(valid, self._key(lo)[:, None] + koff[None], 0)
+        if self._cell_start is not None:
+            start = self._cell_start[keys]
+            counts = self._cell_start[keys + 1] - start
+        else:
+            start = np.searchsorted(self.sorted_key, keys, side="left")
+            counts = np.searchsorted(self.sorted_key, keys, side="right") - start
+        counts = np.where(valid, counts, 0).ravel()
+        self._measure_cells(Qs, sel, start.ravel(), counts, np.flatnonzero(counts), len(offs), best_i, best_d)
+
+    def _box_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        if "box" not in self._rings:
+            k = np.arange(3)
+            offs = np.stack(np.meshgrid(k, k, k, indexing="ij"), axis=-1).reshape(-1, 3)
+            self._rings["box"] = (offs, self._key(offs))
+        return self._rings["box"]
+
+    def _measure_cells(self, Qs, sel, start, counts, nz, K, best_i, best_d) -> None:
+        """Distances from queries Qs (rows of `sel`) to the points of the occupied cells nz
+        (flat indices into the (query, cell) table); keeps strict improvements."""
+        nq = len(sel)
+        if not len(nz):
             return
-        pair = np.repeat(np.arange(nq * K), counts)
-        first = np.cumsum(counts) - counts
-        within = np.arange(total) - np.repeat(first, counts)
-        pidx = self.order[start.ravel()[pair] + within]
-        qloc = pair // K
-        d2 = np.sum((Q[sel][qloc] - self.points[pidx]) ** 2, axis=1)
-        # Pairs come grouped by query, so per-query minima are one reduceat.
-        tot = counts.reshape(nq, K).sum(axis=1)
+        cz = counts[nz]
+        total = int(cz.sum())
+        # Sorted position of every (query, point) pair, grouped by query in scan order.
+        pos = np.arange(total) - np.repeat(np.cumsum(cz) - cz - start[nz], cz)
+        qloc = np.repeat(nz // K, cz)
+        X = self._sorted_xyz
+        d2 = (Qs[qloc, 0] - X[0, pos]) ** 2
+        d2 += (Qs[qloc, 1] - X[1, pos]) ** 2
+        d2 += (Qs[qloc, 2] - X[2, pos]) ** 2
+        tot = np.bincount(qloc, minlength=nq)
         has = np.flatnonzero(tot)
-        gstart = (np.cumsum(tot) - tot)[has]
-        mins = np.minimum.reduceat(d2, gstart)
+        mins = np.minimum.reduceat(d2, (np.cumsum(tot) - tot)[has])
         hit = np.flatnonzero(d2 == np.repeat(mins, tot[has]))
-        q_of_hit, first_hit = np.unique(qloc[hit], return_index=True)
-        cand_i = pidx[hit[first_hit]]
-        cand_d = np.sqrt(d2[hit[first_hit]])
-        tgt = sel[q_of_hit]
+        qh = qloc[hit]
+        first = np.ones(len(hit), dtype=bool)
+        first[1:] = qh[1:] != qh[:-1]                                         # first minimum per query
+        hit, tgt = hit[first], sel[qh[first]]
+        cand_d = np.sqrt(d2[hit])
         better = cand_d < best_d[tgt]
-        best_i[tgt[better]] = cand_i[better]
+        best_i[tgt[better]] = self.order[pos[hit[better]]]
         best_d[tgt[better]] = cand_d[better]
 
-    def nearest(self, queries: np.ndarray, max_ring: int = 6,
-                max_dist: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _clusters(self):
+        """Points grouped by coarse cells (2 × 2 × 2 grid cells or more) with their tight bounding boxes."""
+        if self._coarse is None:
+            # Coarse enough that a query's bounds to all clusters stay cheap (≈ 4 √n clusters).
+            size = 2.0 * self.cell
+            while True:
+                ijk = np.floor((self.points - self.origin) / size).astype(np.int64)
+                _, label = np.unique(ijk, axis=0, return_inverse=True)
+                if label.max(initial=0) + 1 <= 4.0 * math.sqrt(len(self.points)) + 8:
+                    break
+                size *= 1.5
+            label = label.ravel()
+            order = np.argsort(label, kind="stable")
+            count = np.bincount(label)
+            start = np.cumsum(count) - count
+            lo = np.full((len(count), 3), np.inf)
+            hi = np.full((len(count), 3), -np.inf)
+            np.minimum.at(lo, label, self.points)
+            np.maximum.at(hi, label, self.points)
+            self._coarse = (order, start, count, lo.T.copy(), hi.T.copy(),
+                            np.ascontiguousarray(self.points[order].T))
+        return self._coarse
+
+    def _far(self, Q, sel, best_i, best_d, block: int = 1024) -> None:
+        """Exact nearest for queries far from the points (a flared hem, 10-30 cm from the legs).
+
+        Lower bounds to every cluster's box; the cluster with the smallest bound gives a close
+        upper bound; then every cluster whose bound is below it is measured point by point.
+        """
+        order, start, count, lo, hi, X = self._clusters()
+        for c0 in range(0, len(sel), block):
+            s = sel[c0:c0 + block]
+            q = Q[s]
+            lb = np.zeros((len(s), len(count)))
+            for k in range(3):
+                g = np.maximum(lo[k][None] - q[:, k:k + 1], 0.0) + np.maximum(q[:, k:k + 1] - hi[k][None], 0.0)
+                lb += g * g
+            first = np.argmin(lb, axis=1)
+            ub = self._measure(q, np.arange(len(s)), first, start, count, X, order, s, best_i, best_d)
+            qi, ci = np.nonzero(lb <= ub[:, None])
+            other = ci != first[qi]
+            self._measure(q, qi[other], ci[other], start, count, X, order, s, best_i, best_d)
+
+    @staticmethod
+    def _measure(q, qi, ci, start, count, X, order, s, best_i, best_d) -> np.ndarray:
+        """Distances from queries q[qi] to every point of clusters ci (grouped by query, in
+        order); keeps improvements in best_i/best_d[s]; returns each query's best squared distance."""
+        cnt = count[ci]
+        total = int(cnt.sum())
+        pos = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt - start[ci], cnt)
+        qq = np.repeat(qi, cnt)
+        d2 = (q[qq, 0] - X[0, pos]) ** 2
+        d2 += (q[qq, 1] - X[1, pos]) ** 2
+        d2 += (q[qq, 2] - X[2, pos]) ** 2
+        per = np.bincount(qq, minlength=len(q))
+        has = np.flatnonzero(per)
+        mins = np.minimum.reduceat(d2, (np.cumsum(per) - per)[has])
+        hit = np.flatnonzero(d2 == np.repeat(mins, per[has]))
+        qh = qq[hit]
+        head = np.ones(len(hit), dtype=bool)
+        head[1:] = qh[1:] != qh[:-1]
+        hit = hit[head]
+        tgt = s[qh[head]]
+        d = np.sqrt(d2[hit])
+        better = d < best_d[tgt]
+        best_i[tgt[better]] = order[pos[hit[better]]]
+        best_d[tgt[better]] = d[better]
+        return best_d[s] ** 2
+
+    def nearest(self, queries: np.ndarray, max_ring: int = 1, max_dist: float | None = None,
+                hint: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(index, distance) of the nearest point for each query.
 
         Scans cells in growing rings; after ring r every point within r·cell is seen, so a
         query is settled once its best distance is ≤ r·cell. Queries still open after
-        `max_ring` rings are settled by brute force. With `max_dist`, queries with nothing that
-        close get index -1 and distance inf (no brute force).
+        `max_ring` rings are settled through the point clusters (see _far). With `max_dist`,
+        queries with nothing that close get index -1 and distance inf.
+
+        `hint` (index per query, -1 = none; e.g. the answer for the same points a moment ago)
+        bounds each distance by the hinted point's, so only the few cells within that bound
+        are scanned: the answer is the same, found with fewer distance evaluations.
         """
         Q = np.asarray(queries, dtype=np.float64)
         n = len(Q)
         best_i = np.full(n, -1, dtype=np.int64)
         best_d = np.full(n, np.inf)
         pending = np.arange(n)
-        for r in range(1, max_ring + 1):
+        if hint is not None and n and max_dist is None:
+            hint = np.asarray(hint, dtype=np.int64)
+            bound = np.full(n, np.inf)
+            ok = hint >= 0
+            bound[ok] = np.sqrt(np.sum((Q[ok] - self.points[hint[ok]]) ** 2, axis=1)) * (1 + 1e-9) + 1e-12
+            near = np.flatnonzero(bound <= self.cell)
+            self._scan_box(Q, near, bound[near], best_i, best_d)
+            pending = np.flatnonzero(best_i < 0)
+        r = 0
+        for r in range(1, max(int(max_ring), 1) + 1):
             if not len(pending):
                 break
-            self._scan(Q, pending, self._ring(r), best_i, best_d)
+            self._scan(Q, pending, r, best_i, best_d)
             pending = pending[best_d[pending] > r * self.cell]
             if max_dist is not None and r * self.cell >= max_dist:
-                far = best_d > max_dist
-                best_i[far], best_d[far] = -1, np.inf
-                return best_i, best_d
-        for c0 in range(0, len(pending), 256):
-            sel = pending[c0:c0 + 256]
-            d2 = np.sum((Q[sel, None, :] - self.points[None]) ** 2, axis=2)
-            j = np.argmin(d2, axis=1)
-            best_i[sel] = j
-            best_d[sel] = np.sqrt(d2[np.arange(len(sel)), j])
+                break
+        if len(pending) and not (max_dist is not None and r * self.cell >= max_dist):
+            self._far(Q, pending[np.all(np.isfinite(Q[pending]), axis=1)], best_i, best_d)
+        if max_dist is not None:
+            far = best_d > max_dist
+            best_i[far], best_d[far] = -1, np.inf
         return best_i, best_d
+
+
+def _dot3(x, y):
+    """Row-wise dot product of 3-vectors given as coordinate triples of (K,) arrays.
+
+    Summed (x0·y0 + x2·y2) + x1·y1: the order in which numpy 1.26's einsum("ij,ij->i") sums
+    3-vectors on x86 (measured), so the results match the former (K, 3) einsum code bit for bit
+    there; any order is an equally good dot product.
+    """
+    return (x[0] * y[0] + x[2] * y[2]) + x[1] * y[1]
+
+
+def _closest_on_triangles_xyz(P, A, B, C):
+    """closest_on_triangles on coordinate triples (tuples of three (K,) arrays): every
+    operation runs on contiguous arrays, faster than on (K, 3) rows."""
+    ab = (B[0] - A[0], B[1] - A[1], B[2] - A[2])
+    ac = (C[0] - A[0], C[1] - A[1], C[2] - A[2])
+    ap = (P[0] - A[0], P[1] - A[1], P[2] - A[2])
+    d1 = _dot3(ab, ap)
+    d2 = _dot3(ac, ap)
+    bp = (P[0] - B[0], P[1] - B[1], P[2] - B[2])
+    d3 = _dot3(ab, bp)
+    d4 = _dot3(ac, bp)
+    cp = (P[0] - C[0], P[1] - C[1], P[2] - C[2])
+    d5 = _dot3(ab, cp)
+    d6 = _dot3(ac, cp)
+    va = d3 * d6 - d5 * d4
+    vb = d5 * d2 - d1 * d6
+    vc = d1 * d4 - d3 * d2
+    # Voronoi region of P, tested in the order of Ericson's early returns.
+    feat = np.select([(d1 <= 0) & (d2 <= 0), (d3 >= 0) & (d4 <= d3), (vc <= 0) & (d1 >= 0) & (d3 <= 0),
+                      (d6 >= 0) & (d5 <= d6), (vb <= 0) & (d2 >= 0) & (d6 <= 0),
+                      (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)],
+                     [0, 1, 3, 2, 5, 4], 6).astype(np.int8)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        denom = va + vb + vc
+        denom = np.where(np.abs(denom) < 1e-30, 1e-30, denom)
+        v6, w6 = vb / denom, vc / denom                     # face interior
+        v3 = d1 / (d1 - d3)                                 # edge AB
+        w5 = d2 / (d2 - d6)                                 # edge CA
+        d43 = d4 - d3
+        w4 = d43 / (d43 + (d5 - d6))                        # edge BC
+        # Barycentrics per feature 0..6 (0 * x keeps a NaN a NaN, for degenerate triangles).
+        b0 = np.choose(feat, [1.0, 0.0, 0.0, 1 - v3, 0 * w4, 1 - w5, 1 - v6 - w6])
+        b1 = np.choose(feat, [0.0, 1.0, 0.0, v3, 1 - w4, 0 * w5, v6])
+        b2 = np.choose(feat, [0.0, 0.0, 1.0, 0 * v3, w4, w5, w6])
+    b0, b1, b2 = (np.nan_to_num(b, copy=False, nan=1.0 / 3.0) for b in (b0, b1, b2))   # degenerate triangles
+    Q = tuple(b0 * A[k] + b1 * B[k] + b2 * C[k] for k in range(3))
+    return Q, (b0, b1, b2), feat
 
 
 def closest_on_triangles(P, A, B, C):
@@ -306,46 +511,9 @@ def closest_on_triangles(P, A, B, C):
     Returns (Q, bary (K,3), feature) with feature 0/1/2 = vertex A/B/C, 3/4/5 = edge AB/BC/CA,
     6 = face interior: the feature picks the pseudo-normal for the inside test.
     """
-    ab, ac, ap = B - A, C - A, P - A
-    d1 = np.einsum("ij,ij->i", ab, ap)
-    d2 = np.einsum("ij,ij->i", ac, ap)
-    bp = P - B
-    d3 = np.einsum("ij,ij->i", ab, bp)
-    d4 = np.einsum("ij,ij->i", ac, bp)
-    cp = P - C
-    d5 = np.einsum("ij,ij->i", ab, cp)
-    d6 = np.einsum("ij,ij->i", ac, cp)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
-    K = len(P)
-    bary = np.zeros((K, 3))
-    feat = np.full(K, 6, dtype=np.int8)
-    done = np.zeros(K, dtype=bool)
-
-    def assign(mask, b, f):
-        m = mask & ~done
-        bary[m] = b[m] if np.ndim(b) == 2 else b
-        feat[m] = f
-        done[m] = True
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        assign((d1 <= 0) & (d2 <= 0), np.array([1.0, 0, 0]), 0)
-        assign((d3 >= 0) & (d4 <= d3), np.array([0, 1.0, 0]), 1)
-        v = d1 / (d1 - d3)
-        assign((vc <= 0) & (d1 >= 0) & (d3 <= 0), np.stack([1 - v, v, 0 * v], 1), 3)
-        assign((d6 >= 0) & (d5 <= d6), np.array([0, 0, 1.0]), 2)
-        w = d2 / (d2 - d6)
-        assign((vb <= 0) & (d2 >= 0) & (d6 <= 0), np.stack([1 - w, 0 * w, w], 1), 5)
-        w = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-        assign((va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0), np.stack([0 * w, 1 - w, w], 1), 4)
-        denom = va + vb + vc
-        denom = np.where(np.abs(denom) < 1e-30, 1e-30, denom)
-        v, w = vb / denom, vc / denom
-        assign(np.ones(K, dtype=bool), np.stack([1 - v - w, v, w], 1), 6)
-    bary = np.nan_to_num(bary, nan=1.0 / 3.0)
-    Q = bary[:, :1] * A + bary[:, 1:2] * B + bary[:, 2:] * C
-    return Q, bary, feat
+    xyz = lambda X: tuple(np.ascontiguousarray(np.asarray(X, dtype=np.float64).T))
+    Q, bary, feat = _closest_on_triangles_xyz(xyz(P), xyz(A), xyz(B), xyz(C))
+    return np.stack(Q, axis=1), np.stack(bary, axis=1), feat
 
 
 class SurfaceQuery:
@@ -354,7 +522,9 @@ class SurfaceQuery:
     Candidates for a query are the faces around the nearest vertex's one-ring (its "2-ring
     faces"); the sign of (p - q) against the pseudo-normal of the closest feature (face, edge or
     vertex) decides inside/outside, exact for a closed mesh when q is the true closest point.
-    `update` moves the vertices (one call per frame) and keeps the topology tables.
+    Candidates whose bounding sphere lies farther than the nearest vertex are skipped (they
+    cannot hold the closest point). `update` moves the vertices (one call per frame) and keeps
+    the topology tables.
     """
 
     def __init__(self, V: np.ndarray, F: np.ndarray, cell: float | None = None):
@@ -378,9 +548,14 @@ class SurfaceQuery:
         key = np.unique(pv * len(self.F) + pf)
         pv, pf = key // len(self.F), key % len(self.F)
         deg = np.bincount(pv, minlength=n)
-        self.cand = np.full((n, max(int(deg.max()), 1)), -1, dtype=np.int64)
+        self.cand = np.full((n, max(int(deg.max(initial=0)), 1)), -1, dtype=np.int64)
         col = np.arange(len(pv)) - np.repeat(np.cumsum(deg) - deg, deg)
         self.cand[pv, col] = pf
+        # The same lists flat (CSR): vertex v's candidates are cand_flat[cand_start[v]:][:deg[v]].
+        self._cand_flat, self._cand_count = pf, deg
+        self._cand_start = np.cumsum(deg) - deg
+        # The nearest vertex must have faces: the grid holds only vertices that faces use.
+        self._grid_ids = np.flatnonzero(deg) if np.any(deg == 0) else None
         # Neighbouring face across each (face, local edge k = corners k, k+1).
         he = np.stack([self.F, np.roll(self.F, -1, axis=1)], axis=2).reshape(-1, 2)
         m = max(n, 1)
@@ -401,23 +576,56 @@ class SurfaceQuery:
         if self._cell is None:
             el = _rows_norm(self.V[self.F[:, 1]] - self.V[self.F[:, 0]])
             self._cell = float(np.clip(2.0 * np.median(el), 0.01, 0.1))
-        self.grid = PointGrid(self.V, self._cell)
+        ids = self._grid_ids
+        self.grid = PointGrid(self.V if ids is None else self.V[ids], self._cell)
+        T = self.V[self.F]                                                   # (M, 3, 3)
+        center = T.mean(axis=1)
+        self._radius = np.sqrt(np.max(np.sum((T - center[:, None]) ** 2, axis=2), axis=1))
+        # Corner and centre coordinates per face, one contiguous array per coordinate.
+        self._corners = tuple(tuple(np.ascontiguousarray(T[:, c, k]) for k in range(3)) for c in range(3))
+        self._center = tuple(np.ascontiguousarray(center[:, k]) for k in range(3))
 
     def closest(self, P: np.ndarray):
         """(Q, face, bary, signed distance): negative inside (behind the surface)."""
+        return self.closest_near(P)[:4]
+
+    def closest_near(self, P: np.ndarray, hint: np.ndarray | None = None):
+        """closest(P) plus the nearest vertex of each point, which a later query of the same,
+        slightly moved points can pass back as `hint` (same answers, less search)."""
         P = np.asarray(P, dtype=np.float64)
-        near, _ = self.grid.nearest(P)
-        cand = self.cand[near]                                        # (n, K)
-        qi, ci = np.nonzero(cand >= 0)
-        f = cand[qi, ci]
-        T = self.F[f]
-        Q, bary, feat = closest_on_triangles(P[qi], self.V[T[:, 0]], self.V[T[:, 1]], self.V[T[:, 2]])
-        d2 = np.sum((P[qi] - Q) ** 2, axis=1)
-        o = np.lexsort((d2, qi))
-        head = np.ones(len(o), dtype=bool)
-        head[1:] = qi[o][1:] != qi[o][:-1]
-        best = o[head]                       # one per query, queries in order 0..n-1
-        Qb, fb, bb, featb = Q[best], f[best], bary[best], feat[best]
+        n = len(P)
+        ids = self._grid_ids
+        if hint is not None and ids is not None:
+            hint = np.searchsorted(ids, hint)           # grid indices of the hinted vertices
+        near, dv = self.grid.nearest(P, hint=hint)
+        near = np.maximum(near, 0)                        # non-finite queries: any vertex
+        if ids is not None:
+            near = ids[near]
+        cnt = self._cand_count[near]
+        qi = np.repeat(np.arange(n), cnt)
+        f = self._cand_flat[np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt - self._cand_start[near], cnt)]
+        Pt = tuple(np.ascontiguousarray(P[:, k]) for k in range(3))
+        Pq = tuple(x[qi] for x in Pt)
+        # A face whose bounding sphere is farther than the nearest vertex cannot be closest.
+        c = tuple(self._center[k][f] - Pq[k] for k in range(3))
+        lower = np.sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]) - self._radius[f]
+        keep = np.flatnonzero(~(lower > dv[qi] * (1.0 + 1e-9) + 1e-12))
+        qi, f = qi[keep], f[keep]
+        Pq = tuple(x[keep] for x in Pq)
+        A, B, C = (tuple(x[f] for x in corner) for corner in self._corners)
+        Qt, bt, feat = _closest_on_triangles_xyz(Pq, A, B, C)
+        d2 = (Pq[0] - Qt[0]) ** 2 + (Pq[1] - Qt[1]) ** 2 + (Pq[2] - Qt[2]) ** 2
+        # First smallest distance per query (candidates come grouped by query, in list order).
+        per = np.bincount(qi, minlength=n)
+        mins = np.minimum.reduceat(d2, np.cumsum(per) - per)
+        hit = np.flatnonzero(d2 == np.repeat(mins, per))
+        qh = qi[hit]
+        head = np.ones(len(hit), dtype=bool)
+        head[1:] = qh[1:] != qh[:-1]
+        best = hit[head]
+        Qb = np.stack([x[best] for x in Qt], axis=1)
+        bb = np.stack([x[best] for x in bt], axis=1)
+        fb, featb = f[best], feat[best]
         # Pseudo-normal of the closest feature.
         normal = self.fn[fb].copy()
         is_v = featb <= 2
@@ -432,7 +640,7 @@ class SurfaceQuery:
         d = P - Qb
         dist = _rows_norm(d)
         sign = np.where(np.einsum("ij,ij->i", d, normal) < 0, -1.0, 1.0)
-        return Qb, fb, bb, sign * dist
+        return Qb, fb, bb, sign * dist, near
 
     def normal_at(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
         """Smooth (interpolated vertex pseudo-normal) unit normal at surface points."""
@@ -523,16 +731,19 @@ class _DynMesh:
     """
 
     def __init__(self, V: np.ndarray, F: np.ndarray):
-        self.P = [tuple(p) for p in np.asarray(V, dtype=np.float64).tolist()]
-        self.F = [list(f) for f in np.asarray(F).tolist()]
+        F = np.asarray(F, dtype=np.int64).reshape(-1, 3)
+        self.P = list(map(tuple, np.asarray(V, dtype=np.float64).tolist()))
+        self.F = F.tolist()
         self.alive = [True] * len(self.F)
-        self.vf = [set() for _ in self.P]
-        for i, f in enumerate(self.F):
-            for v in f:
-                self.vf[v].add(i)
+        self.vf = vf = [set() for _ in self.P]
+        for i, (a, b, c) in enumerate(self.F):
+            vf[a].add(i)
+            vf[b].add(i)
+            vf[c].add(i)
         self.bnd = [False] * len(self.P)
         for a, b in boundary_edges(np.asarray(F)).tolist():
             self.bnd[a] = self.bnd[b] = True
+        self._touched = None
 
     # -- small vector helpers
     @staticmethod
@@ -555,19 +766,32 @@ class _DynMesh:
         return self._cross(self._sub(pb, pa), self._sub(pc, pa))
 
     def edges(self):
-        es = set()
-        for i, f in enumerate(self.F):
-            if self.alive[i]:
-                a, b, c = f
-                es.add((a, b) if a < b else (b, a))
-                es.add((b, c) if b < c else (c, b))
-                es.add((c, a) if c < a else (a, c))
-        return es
+        """The set of undirected edges (a < b) of the live faces."""
+        a, b = self._edge_arrays()
+        return set(zip(a.tolist(), b.tolist()))
+
+    def _face_array(self) -> np.ndarray:
+        F = np.fromiter(itertools.chain.from_iterable(self.F), np.int64, 3 * len(self.F)).reshape(-1, 3)
+        return F[np.fromiter(self.alive, bool, len(self.alive))]
+
+    def _edge_arrays(self, F: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Edges of every live face in face order (ab, bc, ca; duplicates kept), smaller index first."""
+        F = self._face_array() if F is None else F
+        e = F[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+        return np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
+
+    def _points(self) -> np.ndarray:
+        return np.fromiter(itertools.chain.from_iterable(self.P), np.float64, 3 * len(self.P)).reshape(-1, 3)
+
+    def _lengths2(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Squared edge lengths, rounded exactly as _d2 rounds them (x·x + y·y + z·z)."""
+        P = self._points()
+        d = P[a] - P[b]
+        return d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2]
 
     def nbrs(self, v):
-        s = set()
-        for fi in self.vf[v]:
-            s.update(self.F[fi])
+        F = self.F
+        s = set().union(*[F[fi] for fi in self.vf[v]])
         s.discard(v)
         return s
 
@@ -610,7 +834,12 @@ class _DynMesh:
         """Split edges longer than `hi`, longest first (longest-edge bisection: always
         terminates and never makes needles, unlike splitting in arbitrary order)."""
         hi2 = hi * hi
-        heap = [(-d2, e) for e in self.edges() if (d2 := self._d2(*e)) > hi2]
+        a, b = self._edge_arrays()
+        key = np.unique(a * len(self.P) + b)
+        a, b = key // len(self.P), key % len(self.P)
+        d2 = self._lengths2(a, b)
+        m = d2 > hi2
+        heap = [(-d, (x, y)) for d, x, y in zip(d2[m].tolist(), a[m].tolist(), b[m].tolist())]
         heapq.heapify(heap)
         while heap:
             _, (a, b) = heapq.heappop(heap)
@@ -620,9 +849,6 @@ class _DynMesh:
                 d2 = self._d2(*e)
                 if d2 > hi2:
                     heapq.heappush(heap, (-d2, e))
-
-    def _valence(self, v):
-        return len(self.vf[v]) + (1 if self.bnd[v] else 0)
 
     def try_collapse(self, a, b, hi2) -> bool:
         """Collapse edge (a, b): `a` disappears, `b` moves to the new position."""
@@ -655,24 +881,35 @@ class _DynMesh:
                 return False  # c would be left with too few faces
         if len(self.vf[a]) + len(self.vf[b]) - 2 * len(shared) < 2:
             return False
+        P = self.P
+        px, py, pz = p
         for w in na | nb:
-            if w in (a, b):
+            if w == a or w == b:
                 continue
-            d = self._sub(self.P[w], p)
-            if self._dot(d, d) > hi2:
+            q = P[w]
+            dx, dy, dz = q[0] - px, q[1] - py, q[2] - pz
+            if dx * dx + dy * dy + dz * dz > hi2:
                 return False
-        # No face may flip or degenerate.
+        # No face may flip or degenerate (the same arithmetic as _normal and _dot, inlined).
+        sqrt = math.sqrt
         for v in (a, b):
             for fi in self.vf[v] - shared:
                 f = self.F[fi]
-                old = [self.P[u] for u in f]
-                new = [p if u in (a, b) else self.P[u] for u in f]
-                n0 = self._normal(*old)
-                n1 = self._normal(*new)
-                l0 = math.sqrt(self._dot(n0, n0))
-                l1 = math.sqrt(self._dot(n1, n1))
-                if l1 < 1e-14 or self._dot(n0, n1) < 0.3 * l0 * l1:
+                (x0, y0, z0), (x1, y1, z1), (x2, y2, z2) = P[f[0]], P[f[1]], P[f[2]]
+                ux, uy, uz, vx, vy, vz = x1 - x0, y1 - y0, z1 - z0, x2 - x0, y2 - y0, z2 - z0
+                n0 = (uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx)
+                (x0, y0, z0), (x1, y1, z1), (x2, y2, z2) = (p if u == a or u == b else P[u] for u in f)
+                ux, uy, uz, vx, vy, vz = x1 - x0, y1 - y0, z1 - z0, x2 - x0, y2 - y0, z2 - z0
+                n1 = (uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx)
+                l0 = sqrt(n0[0] * n0[0] + n0[1] * n0[1] + n0[2] * n0[2])
+                l1 = sqrt(n1[0] * n1[0] + n1[1] * n1[1] + n1[2] * n1[2])
+                if l1 < 1e-14 or n0[0] * n1[0] + n0[1] * n1[1] + n0[2] * n1[2] < 0.3 * l0 * l1:
                     return False
+        if self._touched is not None:
+            t = self._touched
+            for w in na | nb:
+                t[w] = 1
+            t[a] = t[b] = 1
         for fi in list(shared):
             self._kill_face(fi)
         for fi in list(self.vf[a]):
@@ -685,16 +922,103 @@ class _DynMesh:
 
     def collapse_short(self, lo: float, hi: float) -> None:
         lo2, hi2 = lo * lo, hi * hi
-        cand = sorted((self._d2(*e), e) for e in self.edges())
-        for d2, (a, b) in cand:
-            if d2 >= lo2:
-                break
+        n = len(self.P)
+        a, b = self._edge_arrays()
+        key = np.unique(a * n + b)
+        ea, eb = key // n, key % n
+        d2 = self._lengths2(ea, eb)
+        m = np.flatnonzero(d2 < lo2)
+        m = m[np.lexsort((eb[m], ea[m], d2[m]))]
+        far = self._too_far_after_collapse(ea, eb, m, hi2)
+        # A collapse changes positions and neighbourhoods only around its edge: there it marks
+        # the vertices, and elsewhere the "too far" verdict above still holds.
+        self._touched = touched = bytearray(n)
+        for a, b, skip in zip(ea[m].tolist(), eb[m].tolist(), far.tolist()):
             if not self.vf[a] or not self.vf[b] or self._d2(a, b) >= lo2:
                 continue
+            if skip and not (touched[a] or touched[b]):
+                continue
             self.try_collapse(a, b, hi2)
+        self._touched = None
+
+    def _too_far_after_collapse(self, ea, eb, m, hi2) -> np.ndarray:
+        """For edges (ea, eb)[m]: would a neighbour of either end lie farther than √hi2 from the
+        collapse point (try_collapse's length check, with its rounding), in the current mesh?"""
+        if not len(m):
+            return np.zeros(0, dtype=bool)
+        P = self._points()
+        bnd = np.array(self.bnd, dtype=bool)
+        x, y = ea[m], eb[m]
+        mid = (P[x] + P[y]) / 2
+        p = np.where((bnd[x] & ~bnd[y])[:, None], P[x], np.where((bnd[y] & ~bnd[x])[:, None], P[y], mid))
+        # Neighbours of x and of y from the edge list (CSR by vertex).
+        src = np.concatenate([ea, eb])
+        dst = np.concatenate([eb, ea])
+        o = np.argsort(src, kind="stable")
+        src, dst = src[o], dst[o]
+        start = np.searchsorted(src, np.arange(len(P) + 1))
+        ends = np.concatenate([x, y])
+        cnt = start[ends + 1] - start[ends]
+        owner = np.repeat(np.concatenate([np.arange(len(x))] * 2), cnt)
+        w = dst[np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt - start[ends], cnt)]
+        d = P[w] - p[owner]
+        dd = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2]
+        bad = (dd > hi2) & (w != x[owner]) & (w != y[owner])
+        return np.bincount(owner[bad], minlength=len(x)) > 0
+
+    def _flip_plan(self, order: list):
+        """Which edges of `order` the flip pass must evaluate, and which to add after a flip.
+
+        Returns (pending positions, sorted; starts, positions): positions[starts[v]:starts[v+1]]
+        are the edges whose quad (a, b and the opposite corners c, d) contains vertex v. An edge
+        is pending unless it certainly cannot gain now: one face on each side, oriented
+        consistently, after - before >= 0 for the current valences. A flip changes the valences
+        of its own quad only, so the pass re-evaluates exactly the later edges sharing a vertex
+        with it (see flip_valence): the decisions are those of a pass evaluating every edge.
+        """
+        F = self._face_array()
+        n = len(self.P)
+        if not len(order) or not len(F):
+            return list(range(len(order))), [0] * (n + 1), []
+        E = np.fromiter(itertools.chain.from_iterable(order), np.int64, 2 * len(order)).reshape(-1, 2)
+        # The side where a -> b runs in face order gives c, the other side d.
+        c1, d1 = _opposite_corners(F, n, E)
+        ok = (c1 >= 0) & (d1 >= 0)
+        count = np.bincount(F.ravel(), minlength=n)
+        bnd = np.array(self.bnd, dtype=bool)
+        val = count + bnd
+        tgt = np.where(bnd, 4, 6)
+        a, b = E[:, 0], E[:, 1]
+        c, d = np.maximum(c1, 0), np.maximum(d1, 0)
+        dev = lambda v, x: np.abs(val[v] + x - tgt[v])
+        before = dev(a, 0) + dev(b, 0) + dev(c, 0) + dev(d, 0)
+        after = dev(a, -1) + dev(b, -1) + dev(c, 1) + dev(d, 1)
+        pending = ~ok | (after < before)
+        # A degenerate face would fool the counts: evaluate every edge around it.
+        degenerate = (F[:, 0] == F[:, 1]) | (F[:, 1] == F[:, 2]) | (F[:, 2] == F[:, 0])
+        bad = np.zeros(n, dtype=bool)
+        bad[F[degenerate].ravel()] = True
+        pos = np.arange(len(E))
+        vert = np.concatenate([a, b, c1, d1])
+        ids = np.concatenate([pos] * 4)
+        keep = vert >= 0
+        vert, ids = vert[keep], ids[keep]
+        pending |= np.bincount(ids[bad[vert]], minlength=len(E)) > 0
+        o = _argsort_small(vert, n)
+        starts = np.searchsorted(vert[o], np.arange(n + 1))
+        return np.flatnonzero(pending).tolist(), starts.tolist(), ids[o].tolist()
 
     def flip_valence(self) -> None:
-        for a, b in list(self.edges()):
+        """One valence-improving flip pass over the edges (in the edge set's order)."""
+        order = list(self.edges())
+        pending, starts, positions = self._flip_plan(order)
+        queued = bytearray(len(order))
+        for i in pending:
+            queued[i] = 1
+        heapq.heapify(pending)
+        while pending:
+            i = heapq.heappop(pending)
+            a, b = order[i]
             shared = list(self.vf[a] & self.vf[b])
             if len(shared) != 2:
                 continue
@@ -703,15 +1027,17 @@ class _DynMesh:
             if f1[(k + 1) % 3] != b:
                 f1, f2 = f2, f1
                 shared.reverse()
-            c = next(v for v in f1 if v not in (a, b))
-            d = next(v for v in f2 if v not in (a, b))
-            if c == d or (self.vf[c] & self.vf[d]):
+            c = f1[0] + f1[1] + f1[2] - a - b      # the third corner
+            d = f2[0] + f2[1] + f2[2] - a - b
+            if c == d or not self.vf[c].isdisjoint(self.vf[d]):
                 continue  # c-d is already an edge
-            ta = 4 if self.bnd[a] else 6
-            tb = 4 if self.bnd[b] else 6
-            tc = 4 if self.bnd[c] else 6
-            td = 4 if self.bnd[d] else 6
-            va, vb, vc, vd = (self._valence(v) for v in (a, b, c, d))
+            bnd, vf = self.bnd, self.vf
+            ta = 4 if bnd[a] else 6
+            tb = 4 if bnd[b] else 6
+            tc = 4 if bnd[c] else 6
+            td = 4 if bnd[d] else 6
+            va, vb = len(vf[a]) + bnd[a], len(vf[b]) + bnd[b]
+            vc, vd = len(vf[c]) + bnd[c], len(vf[d]) + bnd[d]
             before = abs(va - ta) + abs(vb - tb) + abs(vc - tc) + abs(vd - td)
             after = abs(va - 1 - ta) + abs(vb - 1 - tb) + abs(vc + 1 - tc) + abs(vd + 1 - td)
             if after >= before:
@@ -735,12 +1061,45 @@ class _DynMesh:
             self._kill_face(shared[1])
             self._add_face((a, d, c))
             self._add_face((d, b, c))
+            for v in (a, b, c, d):       # their valences changed: re-evaluate the later edges around
+                for j in positions[starts[v]:starts[v + 1]]:
+                    if j > i and not queued[j]:
+                        queued[j] = 1
+                        heapq.heappush(pending, j)
 
     def arrays(self):
-        F = np.array([f for f, ok in zip(self.F, self.alive) if ok], dtype=np.int64)
-        V = np.array(self.P, dtype=np.float64)
-        V, F, _ = compact(V, F)
+        V, F, _ = compact(self._points(), self._face_array())
         return V, F
+
+
+def _argsort_small(x: np.ndarray, n: int) -> np.ndarray:
+    """Stable argsort of integers in [0, n): a radix sort when they fit in 16 bits."""
+    return np.argsort(x.astype(np.uint16) if n <= 1 << 16 else x, kind="stable")
+
+
+def _opposite_corners(F: np.ndarray, n: int, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each edge (a, b) of E: the third corner of the face where a -> b runs in face order,
+    and of the face where b -> a does; -1 where there is no such face or more than one."""
+    tail = F.ravel()                                     # half-edge k of face i: corner k -> k+1
+    head = F[:, [1, 2, 0]].ravel()
+    opp = F[:, [2, 0, 1]].ravel()
+    o = _argsort_small(tail, n)
+    start = np.searchsorted(tail[o], np.arange(n + 1))
+    deg = np.diff(start)
+    width = max(int(deg.max(initial=0)), 1)
+    # Heads and opposite corners of each vertex's outgoing half-edges, padded to one width.
+    slot = np.arange(len(o)) - np.repeat(start[:-1], deg)
+    heads = np.full((n, width), -1, dtype=np.int64)
+    opps = np.full((n, width), -1, dtype=np.int64)
+    heads[tail[o], slot] = head[o]
+    opps[tail[o], slot] = opp[o]
+
+    def side(x, y):
+        match = heads[x] == y[:, None]
+        col = np.argmax(match, axis=1)
+        return np.where(match.sum(axis=1) == 1, opps[x, col], -1)
+
+    return side(E[:, 0], E[:, 1]), side(E[:, 1], E[:, 0])
 
 
 def _neighbour_mean(V: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -759,10 +1118,23 @@ def _boundary_info(F: np.ndarray, n: int):
     return be, is_b
 
 
+_TOPOLOGY_CACHE: list = []
+
+
+def _smoothing_topology(F: np.ndarray, n: int):
+    """(edges, boundary edges, is_boundary) of F; the last one is kept, since the inflation
+    loops smooth the same faces dozens of times."""
+    for key_F, key_n, value in _TOPOLOGY_CACHE:
+        if key_n == n and key_F.shape == F.shape and np.array_equal(key_F, F):
+            return value
+    value = (unique_edges(F),) + _boundary_info(F, n)
+    _TOPOLOGY_CACHE[:] = [(np.array(F, copy=True), n, value)]
+    return value
+
+
 def smooth_step(V: np.ndarray, F: np.ndarray, lam, tangential: bool = False) -> np.ndarray:
     """One Laplacian step; boundary vertices move along their boundary neighbours only."""
-    E = unique_edges(F)
-    be, is_b = _boundary_info(F, len(V))
+    E, be, is_b = _smoothing_topology(np.asarray(F), len(V))
     c, _ = _neighbour_mean(V, E)
     if len(be):
         cb, cntb = _neighbour_mean(V, be)
@@ -1255,7 +1627,7 @@ def _inflate(V, F, body: BodyRest, clearance: np.ndarray, iterations: int,
     `taubin` (N,) bool marks vertices smoothed without shrinking (skirts keep their flare);
     `extra` is an optional (SurfaceQuery, gap, applies(Q, face) -> mask) for an inner garment.
     """
-    _, face, bary, sd = body.query.closest(V)
+    _, face, bary, sd, near = body.query.closest_near(V)
     n = body.query.normal_at(face, bary)
     V = V + np.maximum(clearance - sd, 0.0)[:, None] * n
     lam = np.full(len(V), 0.5)
@@ -1264,12 +1636,24 @@ def _inflate(V, F, body: BodyRest, clearance: np.ndarray, iterations: int,
         V = smooth_step(V, F, lam)
         if mu is not None and np.any(mu):
             V = smooth_step(V, F, mu)
-        V = _push_out(V, body, clearance, extra)
+        V, near = _push_out_near(V, body, clearance, extra, hint=near)
     return V
 
 
-def _push_out(V, body: BodyRest, clearance, extra=None) -> np.ndarray:
-    Q, face, bary, sd = body.query.closest(V)
+def _push_out(V, body: BodyRest, clearance, extra=None, subset: np.ndarray | None = None) -> np.ndarray:
+    """Move vertices closer than `clearance` to the body out to it (and, with `extra`, out of
+    the inner garment). `subset` limits the work to those vertices (the others are unchanged)."""
+    if subset is not None:
+        out = V.copy()
+        out[subset] = _push_out(V[subset], body, clearance[subset], extra)
+        return out
+    return _push_out_near(V, body, clearance, extra)[0]
+
+
+def _push_out_near(V, body: BodyRest, clearance, extra=None, hint=None):
+    """_push_out, also returning the nearest body vertex of each vertex (before the push) for
+    the next iteration's `hint`."""
+    Q, face, bary, sd, near = body.query.closest_near(V, hint)
     short = sd < clearance
     if short.any():
         n = body.query.normal_at(face[short], bary[short])
@@ -1288,7 +1672,7 @@ def _push_out(V, body: BodyRest, clearance, extra=None) -> np.ndarray:
             ni = query.normal_at(fi[m], bi[m])
             V = V.copy()
             V[m] = V[m] + (gap - si[m])[:, None] * ni
-    return V
+    return V, near
 
 
 def _corner_uvs(V, F, region, body: BodyRest) -> np.ndarray:
@@ -1332,19 +1716,24 @@ def _corner_uvs(V, F, region, body: BodyRest) -> np.ndarray:
     return uv
 
 
-def _face_regions(V, F, body: BodyRest, force_torso: np.ndarray | None = None) -> np.ndarray:
-    """UV region per face from the body part under its centroid."""
-    c = V[F].mean(axis=1)
-    _, f, bary, _ = body.query.closest(c)
-    corner = np.argmax(bary, axis=1)
-    lab = body.part_labels[body.faces[f, corner]]
+def _region_of_part() -> np.ndarray:
+    """UV region per body part: 0 torso (and head), 1/2 left/right arm, 3/4 left/right leg."""
     name_region = {"leftArm": 1, "leftForeArm": 1, "leftHand": 1, "rightArm": 2, "rightForeArm": 2,
                    "rightHand": 2, "leftUpLeg": 3, "leftLeg": 3, "leftFoot": 3,
                    "rightUpLeg": 4, "rightLeg": 4, "rightFoot": 4}
     lut = np.zeros(len(PART_NAMES), dtype=np.int64)
     for nm, r in name_region.items():
         lut[PART_INDEX[nm]] = r
-    region = lut[lab]
+    return lut
+
+
+def _face_regions(V, F, body: BodyRest, force_torso: np.ndarray | None = None) -> np.ndarray:
+    """UV region per face from the body part under its centroid."""
+    c = V[F].mean(axis=1)
+    _, f, bary, _ = body.query.closest(c)
+    corner = np.argmax(bary, axis=1)
+    lab = body.part_labels[body.faces[f, corner]]
+    region = _region_of_part()[lab]
     if force_torso is not None:
         region[np.any(force_torso[F], axis=1)] = 0
     return region
@@ -1381,9 +1770,29 @@ def _smooth_weights(F: np.ndarray, W: np.ndarray, n: int, iterations: int = 40) 
     other = np.concatenate([E[:, 1], E[:, 0]])
     cnt = np.maximum(np.bincount(idx, minlength=n), 1).astype(np.float64)[:, None]
     W = np.array(W, dtype=np.float64)
+    used = np.flatnonzero(np.any(W != 0.0, axis=0))     # joints no vertex uses stay exactly 0
+    w = W[:, used]
+    C = len(used)
+    flat = (idx[:, None] * C + np.arange(C)).ravel()
     for _ in range(iterations):
-        W = 0.5 * W + 0.5 * _scatter_add(idx, W[other], n) / cnt
+        s = np.bincount(flat, weights=w[other].ravel(), minlength=n * C).reshape(n, C)
+        w = 0.5 * w + 0.5 * s / cnt
+    W[:, used] = w
     return W
+
+
+def _rigid_band(weights: np.ndarray, pins: np.ndarray, joint: str) -> np.ndarray:
+    """Pinned vertices follow one joint rigidly (the neckline the chest, the waistband the pelvis).
+
+    Why: pinned vertices move exactly as skinned, so any stretch of the skinning shows up as
+    cloth stretch. With smoothed weights a neckline vertex follows the collars and upper arms a
+    little, and arm swing stretched neckline edges to 1.55x rest in a walk (free body, T-shirt
+    of 1 400 vertices); bound to spine3 the pinned edges keep their length.
+    """
+    rigid = np.zeros_like(weights)
+    rigid[:, JOINT_INDEX[joint]] = 1.0
+    p = np.asarray(pins, dtype=np.float64)[:, None]
+    return _sparsify(p * rigid + (1.0 - p) * weights)
 
 
 def _sparsify(weights: np.ndarray, keep: int = 4) -> np.ndarray:
@@ -1403,11 +1812,7 @@ def make_garment(spec: GarmentSpec, body: BodyRest, *, inner: Garment | None = N
     clear = BASE_CLEARANCE + LOOSENESS_CLEARANCE * spec.looseness
     skirt_mask = None
     if kind in TOP_KINDS or kind == "dress":
-        if kind == "dress":
-            hem_y = H["natural_waist"]
-        else:
-            lo, hi = H["natural_waist"], H["crotch"] + 0.04
-            hem_y = lo + spec.length * (hi - lo)
+        hem_y = _top_hem_y(H, spec)
         Vr, Fr = cut_mesh(body.vertices, body.faces, _top_field(body, hem_y, spec.sleeve))
         area = mesh_area(Vr, Fr)
         if kind == "dress":
@@ -1437,12 +1842,7 @@ def make_garment(spec: GarmentSpec, body: BodyRest, *, inner: Garment | None = N
         Vg, Fg = remesh(Vs, Fs, edge, iterations=3, ref=(Vs, Fs))
         skirt_mask = Vg[:, 1] < H["hip"]
     else:  # shorts, trousers
-        if kind == "shorts":
-            lo, hi = H["crotch"] - 0.05, H["knee"] + 0.02
-        else:
-            lo, hi = 0.5 * (H["knee"] + H["ankle"]), H["ankle"] + 0.04
-        end_y = lo + spec.length * (hi - lo)
-        Vr, Fr = cut_mesh(body.vertices, body.faces, _bottom_field(body, H["waist"], end_y))
+        Vr, Fr = cut_mesh(body.vertices, body.faces, _bottom_field(body, H["waist"], _leg_end_y(H, spec)))
         edge = _target_edge(mesh_area(Vr, Fr) * (1 + 0.15 * spec.looseness), spec.target_vertices)
         Vg, Fg = remesh(Vr, Fr, edge, iterations=4, ref=(Vr, Fr))
 
@@ -1454,10 +1854,14 @@ def make_garment(spec: GarmentSpec, body: BodyRest, *, inner: Garment | None = N
     # clearance so the rest garment is certainly outside the body (and the inner garment).
     Vg, Fg = remesh(Vg, Fg, edge, iterations=2, ref=(Vg, Fg))
     clearance = np.full(len(Vg), clear)
+    near = None
     for _ in range(3):
-        Vg = _push_out(smooth_step(Vg, Fg, 0.3), body, clearance, extra)
+        Vg, near = _push_out_near(smooth_step(Vg, Fg, 0.3), body, clearance, extra, hint=near)
+    moved = None
     for _ in range(3):  # where two body parts are close (crotch), one push can land near the other
-        Vg = _push_out(Vg, body, clearance, extra)
+        prev = Vg
+        Vg = _push_out(Vg, body, clearance, extra, subset=moved)
+        moved = np.flatnonzero(np.any(Vg != prev, axis=1))   # only moved vertices can be short again
     if skirt_mask is not None:
         skirt_mask = _skirt_region(Vg, body, kind, H)
 
@@ -1467,13 +1871,14 @@ def make_garment(spec: GarmentSpec, body: BodyRest, *, inner: Garment | None = N
     else:
         pin_loops = _pick_loop(Vg, loops, lambda c: c[1])           # the waistband
     pins = _band_weights(Vg, pin_loops, PIN_BAND)
-    weights = body.surface_weights(Vg)
+    _, face, bary, sd, _ = body.query.closest_near(Vg, hint=near)
+    weights = np.einsum("ij,ijk->ik", bary, body.weights[body.faces[face]])   # = surface_weights
     if skirt_mask is not None and skirt_mask.any():
         weights = _skirt_weights(Vg, weights, skirt_mask, H)
     weights = _sparsify(_smooth_weights(Fg, weights, len(Vg)))
+    weights = _rigid_band(weights, pins, "spine3" if kind in TOP_KINDS or kind == "dress" else "pelvis")
     region = _face_regions(Vg, Fg, body, force_torso=skirt_mask)
     uv = _corner_uvs(Vg, Fg, region, body)
-    _, _, _, sd = body.query.closest(Vg)
     weights32 = weights.astype(np.float32)
     bind = body.unpose(Vg, weights32.astype(np.float64))
     return Garment(spec=spec, vertices=Vg, faces=Fg, uv=uv, pin_weights=pins,
@@ -1482,6 +1887,23 @@ def make_garment(spec: GarmentSpec, body: BodyRest, *, inner: Garment | None = N
                    layer=1 if kind in TOP_KINDS else 0,
                    self_collision=kind in ("skirt", "dress"),
                    rest_penetration=float(np.mean(sd < 0)))
+
+
+def _top_hem_y(H: dict, spec: GarmentSpec) -> float:
+    """Where a top's hem (or a dress's bodice seam) is cut."""
+    if spec.kind == "dress":
+        return H["natural_waist"]
+    lo, hi = H["natural_waist"], H["crotch"] + 0.04
+    return lo + spec.length * (hi - lo)
+
+
+def _leg_end_y(H: dict, spec: GarmentSpec) -> float:
+    """Where shorts' or trousers' legs end."""
+    if spec.kind == "shorts":
+        lo, hi = H["crotch"] - 0.05, H["knee"] + 0.02
+    else:
+        lo, hi = 0.5 * (H["knee"] + H["ankle"]), H["ankle"] + 0.04
+    return lo + spec.length * (hi - lo)
 
 
 def _skirt_hem_y(H: dict, length: float) -> float:
@@ -1554,3 +1976,79 @@ def make_outfit(specs: list[GarmentSpec], body: BodyRest) -> list[Garment]:
         if specs[i].kind not in TOP_KINDS:
             inner = g if inner is None else inner
     return [made[i] for i in range(len(specs))]
+
+
+# ======================================================================== painted garments
+COVERAGE_EDGE = 0.005   # m: width of a painted garment's soft hem (coverage 0 -> 1 across it)
+
+
+def garment_field(spec: GarmentSpec, body: BodyRest) -> np.ndarray:
+    """(V,) region field on the body's vertices, positive where the garment covers the skin.
+
+    The fields make_garment cuts along (same hem heights, sleeve cut, neckline and never-covered
+    parts), so a painted garment covers what a simulated one is cut from. Skirts are tubes, not
+    cuts: painted, a skirt covers hips and thighs from the waist down to its hem, as a tight
+    skirt would; a dress is its bodice's field joined with such a skirt.
+    """
+    spec = spec.resolved()
+    H = _heights(body)
+    if spec.kind in TOP_KINDS:
+        return _top_field(body, _top_hem_y(H, spec), spec.sleeve)
+    if spec.kind in ("shorts", "trousers"):
+        return _bottom_field(body, H["waist"], _leg_end_y(H, spec))
+    hem = _skirt_hem_y(H, spec.length)
+    if spec.kind == "skirt":
+        return _bottom_field(body, H["waist"], hem)
+    # Dress: the skirt part overlaps the bodice by 5 cm so the union has no seam at the waist.
+    bodice = _top_field(body, _top_hem_y(H, spec), spec.sleeve)
+    return np.maximum(bodice, _bottom_field(body, H["natural_waist"] + 0.05, hem))
+
+
+def surface_gradient_norm(V: np.ndarray, F: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """(V,) length of the surface gradient of the piecewise-linear field `f`, per vertex: the
+    area-weighted mean over its faces (where f is a min of several fields the gradients of
+    neighbouring faces point different ways, so their lengths are averaged, not the vectors)."""
+    e0 = V[F[:, 2]] - V[F[:, 1]]          # edge opposite corner 0, and so on
+    e1 = V[F[:, 0]] - V[F[:, 2]]
+    e2 = V[F[:, 1]] - V[F[:, 0]]
+    n = np.cross(e2, -e1)                  # 2·area · unit normal
+    area2 = np.maximum(_rows_norm(n), 1e-20)
+    nu = n / area2[:, None]
+    g = (f[F[:, 0], None] * np.cross(nu, e0) + f[F[:, 1], None] * np.cross(nu, e1)
+         + f[F[:, 2], None] * np.cross(nu, e2)) / area2[:, None]
+    w = np.repeat(area2, 3)
+    num = np.bincount(F.ravel(), weights=np.repeat(_rows_norm(g) * area2, 3), minlength=len(V))
+    den = np.bincount(F.ravel(), weights=w, minlength=len(V))
+    return num / np.maximum(den, 1e-20)
+
+
+def garment_signed_distance(spec: GarmentSpec, body: BodyRest) -> np.ndarray:
+    """(V,) approximate distance in metres along the skin to the garment's edge, positive
+    inside the garment: garment_field divided by the length of its surface gradient (the
+    plane cuts are metres already, the smoothed label borders are not). Interpolated linearly
+    across the body's faces its zero contour is the cut's hem line, at any mesh density."""
+    phi = garment_field(spec, body)
+    grad = surface_gradient_norm(body.vertices, body.faces, phi)
+    return phi / np.maximum(grad, 0.05)
+
+
+def coverage_from_distance(sd: np.ndarray, edge: float = COVERAGE_EDGE) -> np.ndarray:
+    """Coverage in [0, 1] from a signed distance: smoothstep across `edge` metres centred on
+    the hem (what the painted material computes per shading point)."""
+    t = np.clip(np.asarray(sd, dtype=np.float64) / edge + 0.5, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def garment_coverage(spec: GarmentSpec, body: BodyRest, edge: float = COVERAGE_EDGE) -> np.ndarray:
+    """(V,) share of the skin covered by a painted `spec` at each body vertex, in [0, 1]: 1
+    inside the garment, 0 outside, a smooth `edge`-wide hem (5 mm by default) in between."""
+    return coverage_from_distance(garment_signed_distance(spec, body), edge)
+
+
+def body_cloth_uvs(body: BodyRest) -> np.ndarray:
+    """(T, 3, 2) per-corner UVs in metres on the body's own faces, laid out as garments' UVs
+    (cylindrical per torso / arm / leg, seams at the back, underneath, inside): fabric patterns
+    painted on the skin get the same scale and direction as on a simulated garment."""
+    corner = body.part_labels[body.faces]                          # (T, 3)
+    region = _region_of_part()[corner[:, 0]]
+    return _corner_uvs(body.vertices, body.faces, region, body)

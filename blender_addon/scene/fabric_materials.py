@@ -36,16 +36,17 @@ def _srgb_to_linear(c) -> list[float]:
     return [float(x) for x in lin]
 
 
-class _Graph:
-    """Small helper to place and link shader nodes."""
+class NodeGraph:
+    """Small helper to place and link shader nodes (left to right along one row at `y`)."""
 
-    def __init__(self, nt):
+    def __init__(self, nt, x: float = -1400, y: float = 0):
         self.nt = nt
-        self.x = -1400
+        self.x = x
+        self.y = y
 
     def node(self, kind: str, **props):
         n = self.nt.nodes.new(kind)
-        n.location = (self.x, 0)
+        n.location = (self.x, self.y)
         self.x += 160
         for k, v in props.items():
             setattr(n, k, v)
@@ -75,7 +76,7 @@ class _Graph:
         return next(s for s in n.outputs if s.identifier == "Result_Color")
 
 
-def _band(g: _Graph, coord, period: float, ratio: float):
+def _band(g: NodeGraph, coord, period: float, ratio: float):
     """1 where fract(coord / period) < ratio, else 0 (hard stripes)."""
     f = g.math("FRACT", g.math("DIVIDE", coord, max(period, 1e-4)))
     return g.math("LESS_THAN", f, ratio)
@@ -83,11 +84,37 @@ def _band(g: _Graph, coord, period: float, ratio: float):
 
 def fabric_material(look: dict, fabric: str = "cotton", *, name: str = "mayhem_fabric") -> bpy.types.Material:
     """A new material for `look` (core.fabrics.sample_look) on a garment with metre UVs."""
+    check_look(look, fabric)
+    mat = bpy.data.materials.new(name)
+    mat.use_nodes = True
+    nt = mat.node_tree
+    nt.nodes.clear()
+    g = NodeGraph(nt)
+    bsdf = add_fabric_shader(g, look, fabric)
+    out = g.node("ShaderNodeOutputMaterial")
+    nt.links.new(bsdf, out.inputs["Surface"])
+
+    mat.diffuse_color = (*_srgb_to_linear(look.get("color", (0.5, 0.5, 0.5))), 1.0)  # solid-view colour
+    mat["mayhem_look"] = json.dumps(look)
+    mat["mayhem_fabric"] = fabric
+    return mat
+
+
+def check_look(look: dict, fabric: str) -> None:
+    """MayhemInputError unless `look`'s pattern and `fabric` are known."""
     pattern = look.get("pattern", "solid")
     if pattern not in PATTERNS:
         raise MayhemInputError(None, "garment.look.pattern", f"{pattern!r} is not one of {PATTERNS}")
     if fabric not in SURFACE:
         raise MayhemInputError(None, "garment.fabric", f"{fabric!r} is not one of {tuple(SURFACE)}")
+
+
+def add_fabric_shader(g: NodeGraph, look: dict, fabric: str = "cotton", *, uv_map: str = "UVMap"):
+    """Add the fabric's nodes (pattern on the metre UVs of `uv_map`, dye noise, Principled
+    BSDF, twill bump) to g's node tree and return the BSDF output socket. fabric_material wires
+    it to a Material Output; scene.painted_clothing mixes it over the skin."""
+    check_look(look, fabric)
+    pattern = look.get("pattern", "solid")
     c1 = _srgb_to_linear(look.get("color", (0.5, 0.5, 0.5)))
     c2 = _srgb_to_linear(look.get("color2", look.get("color", (0.5, 0.5, 0.5))))
     period = float(look.get("period", 0.02))
@@ -95,13 +122,8 @@ def fabric_material(look: dict, fabric: str = "cotton", *, name: str = "mayhem_f
     seed = int(look.get("seed", 0))
     rng = np.random.default_rng(seed)
     roughness, sheen, specular = SURFACE[fabric]
-
-    mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
-    nt = mat.node_tree
-    nt.nodes.clear()
-    g = _Graph(nt)
-    uv = g.node("ShaderNodeUVMap", uv_map="UVMap")
+    nt = g.nt
+    uv = g.node("ShaderNodeUVMap", uv_map=uv_map)
     sep = g.node("ShaderNodeSeparateXYZ")
     nt.links.new(uv.outputs["UV"], sep.inputs["Vector"])
     u, v = sep.outputs["X"], sep.outputs["Y"]
@@ -159,13 +181,7 @@ def fabric_material(look: dict, fabric: str = "cotton", *, name: str = "mayhem_f
         bump.inputs["Distance"].default_value = 0.0005
         nt.links.new(height, bump.inputs["Height"])
         nt.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
-    out = g.node("ShaderNodeOutputMaterial")
-    nt.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
-
-    mat.diffuse_color = (*c1, 1.0)  # solid-view colour
-    mat["mayhem_look"] = json.dumps(look)
-    mat["mayhem_fabric"] = fabric
-    return mat
+    return bsdf.outputs["BSDF"]
 
 
 def apply_material(obj, material) -> None:
