@@ -247,7 +247,13 @@ def test_preroll_moves_from_reference_pose_to_frame_zero():
     assert np.allclose(out["body_pose"][:3], ref)              # settle: held in the reference pose
     assert np.allclose(out["left_hand_pose"][0], 0.0)
     assert np.allclose(out["global_orient"][:N], params["global_orient"][0])
-    assert np.allclose(out["transl"][:N], params["transl"][0])
+    # The root stands still, then runs up to frame 0's velocity: no jump in speed at frame 0.
+    T = out["transl"]
+    v0 = params["transl"][1] - params["transl"][0]
+    assert np.allclose(T[:N - min(FB.RUN_UP, N - 2)], T[0])          # still before the run-up
+    assert np.allclose(T[N] - T[N - 1], v0 * (1 - 1 / (2 * min(FB.RUN_UP, N - 2))))
+    speeds = np.linalg.norm(np.diff(T[:N + 1], axis=0), axis=1)
+    assert np.all(np.diff(speeds) >= -1e-12)                            # accelerating only
     # The angle to frame 0's rotation shrinks monotonically through the pre-roll.
     from mayhem.core.rotations import axis_angle_to_matrix
     R = axis_angle_to_matrix(out["body_pose"].reshape(-1, 21, 3))

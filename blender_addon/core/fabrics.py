@@ -102,12 +102,15 @@ class ClothSettings:
 
     quality: int = 5
     collision_quality: int = 3
-    collision_distance: float = 0.005
-    self_collision_distance: float = 0.005
+    # 3 mm and low collider friction let cloth slide over skin and an inner garment instead of
+    # catching on it: a walking T-shirt over shorts went from 1.67x to 1.48x stretch (99.9th
+    # percentile edge) with these and the root run-up of preroll_params.
+    collision_distance: float = 0.003
+    self_collision_distance: float = 0.003
     body_thickness: float = 0.002
-    body_friction: float = 5.0       # the body collider's cloth friction
+    body_friction: float = 0.5       # the body collider's cloth friction
     garment_thickness: float = 0.002  # an inner garment as collider for an outer one
-    garment_friction: float = 5.0     # cloth friction of an inner garment as collider
+    garment_friction: float = 0.5     # cloth friction of an inner garment as collider
     pin_stiffness: float = 1.0
     preroll: int = 30
     settle: int = 5                  # of the pre-roll frames, held in the rest pose first
@@ -153,15 +156,34 @@ def _ease(n_preroll: int, settle: int) -> np.ndarray:
     return u * u * (3.0 - 2.0 * u)
 
 
+RUN_UP = 10  # pre-roll frames over which the root reaches the sequence's starting velocity
+
+
+def _start_velocity(transl: np.ndarray) -> np.ndarray:
+    """Root velocity at frame 0, per frame (zero for a one-frame sequence)."""
+    return transl[1] - transl[0] if len(transl) > 1 else np.zeros(transl.shape[1])
+
+
+def _run_up(n_preroll: int, settle: int) -> np.ndarray:
+    """Distance (in frame-0 velocities) the root still has to travel to frame 0, per pre-roll
+    frame: velocity ramps linearly from 0 to 1 over the last `r` frames, so the distance from
+    k frames before frame 0 is k - k²/2r, and r/2 before the ramp."""
+    r = max(1, min(RUN_UP, n_preroll - settle))
+    k = np.arange(n_preroll, 0, -1, dtype=np.float64)  # frames before frame 0
+    return np.where(k <= r, k - k * k / (2.0 * r), r / 2.0)
+
+
 def preroll_params(params: dict, n_preroll: int, settle: int = 0, start_body_pose=None) -> dict:
     """World-frame SMPL-X params for frames [-n_preroll, F): the body moves from the garments'
     reference pose (`start_body_pose` (63,), zero = the rest pose) into frame 0's pose, then the
     sequence.
 
     Joint rotations are slerped from the start pose (identity for joints outside body_pose) to
-    frame 0's; the root (global_orient, transl) is held at frame 0's values, so the start pose
-    stands where the sequence begins. Expression is blended linearly from zero. Keys missing
-    from `params` stay missing.
+    frame 0's; global_orient is held at frame 0's. The root translation runs up to frame 0's
+    velocity over the last RUN_UP frames (standing still before), so the sequence does not start
+    with a jerk: a body that starts walking at 1.2 m/s out of a standstill tugged the T-shirt hem
+    over the shorts to 1.6x stretch on the first sequence frames. Expression is blended
+    linearly from zero. Keys missing from `params` stay missing.
     """
     if "global_orient" not in params or "body_pose" not in params:
         raise ValueError("params need at least 'global_orient' (F,3) and 'body_pose' (F,63)")
@@ -179,7 +201,9 @@ def preroll_params(params: dict, n_preroll: int, settle: int = 0, start_body_pos
             out[key] = value
             continue
         first = arr[0]
-        if key in ("global_orient", "transl"):
+        if key == "transl":
+            pre = first[None] - _run_up(n_preroll, settle)[:, None] * _start_velocity(arr)[None]
+        elif key == "global_orient":
             pre = np.repeat(first[None], n_preroll, axis=0)
         elif key == "expression":
             pre = t[:, None] * first[None]
