@@ -37,6 +37,22 @@ def free_body_path():
     return path
 
 
+@pytest.fixture(scope="session")
+def free_body_model(free_body_path):
+    """The bundled free body, loaded once per test session (core.body_model)."""
+    from mayhem.core.body_model import load_body_model
+
+    return load_body_model(free_body_path)
+
+
+@pytest.fixture(scope="session")
+def free_body_rest(free_body_model):
+    """The free body at betas 0 in the garments' A reference pose (core.garments.BodyRest)."""
+    from mayhem.core.garments import BodyRest
+
+    return BodyRest.from_model(free_body_model, reference="A")
+
+
 @pytest.fixture
 def fresh_blender():
     """bpy after a factory reset to an empty file, so no test sees another test's scene."""

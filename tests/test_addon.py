@@ -222,7 +222,8 @@ def test_panels_draw_their_settings_and_operators(addon):
                     bpy.types.VIEW3D_PT_mayhem_clothing, bpy.types.VIEW3D_PT_mayhem_render):
             assert cls.bl_space_type == "VIEW_3D" and cls.bl_region_type == "UI" and cls.bl_category == "Mayhem"
             log = []
-            cls.draw(type("Panel", (), {"layout": _Layout(bpy, log)})(), bpy.context)
+            fake = type("Panel", (), {"layout": _Layout(bpy, log), "settings_layout": cls.settings_layout})()
+            cls.draw(fake, bpy.context)
             drawn.append((cls.__name__, log))
     ops = {entry[1] for _, log in drawn for entry in log if entry[0] == "operator"}
     assert ops == {"mayhem.add_body", "mayhem.load_motion", "mayhem.dress_body", "mayhem.undress_body",

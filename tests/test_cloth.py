@@ -15,20 +15,16 @@ bpy = pytest.importorskip("bpy")
 
 from mayhem.core import fabrics as FB  # noqa: E402
 from mayhem.core import garments as G  # noqa: E402
-from mayhem.core.body_model import load_body_model  # noqa: E402
 from mayhem.scene import cloth as C  # noqa: E402
 from mayhem.scene.body import build_body, evaluated_vertices  # noqa: E402
 from mayhem.scene.fabric_materials import apply_material, fabric_material  # noqa: E402
 
-FREE_BODY = Path(__file__).resolve().parents[1] / "assets" / "bodies" / "free_body.npz"
 PREROLL, FRAMES = 6, 6
 
 
 @pytest.fixture(scope="module")
-def model():
-    if not FREE_BODY.exists():
-        pytest.fail(f"{FREE_BODY} is missing: build it with assets/bodies/build_free_body.py")
-    return load_body_model(FREE_BODY)
+def model(free_body_model):
+    return free_body_model
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ bpy = pytest.importorskip("bpy")
 
 from mayhem.core import fabrics as FB  # noqa: E402
 from mayhem.core import garments as G  # noqa: E402
-from mayhem.core.body_model import load_body_model  # noqa: E402
 from mayhem.core.motion import load_amass  # noqa: E402
 from mayhem.scene import cloth as C  # noqa: E402
 from mayhem.scene.body import build_body  # noqa: E402
@@ -33,8 +32,8 @@ KEYS = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose", "lef
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_body_model(ROOT / "assets" / "bodies" / "free_body.npz")
+def model(free_body_model):
+    return free_body_model
 
 
 @pytest.fixture(scope="module")

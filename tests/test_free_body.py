@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mayhem.core.body_model import BodyModel
-from mayhem.core.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, PART_INDEX, PART_NAMES
+from mayhem.core.skeleton import JOINT_INDEX, PARENTS, PART_INDEX, PART_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -8,31 +8,26 @@ The inside test itself is checked against brute-force ray parity.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mayhem.core import fabrics as FB
 from mayhem.core import garments as G
-from mayhem.core.body_model import load_body_model
 from mayhem.core.skeleton import JOINT_INDEX
 
-FREE_BODY = Path(__file__).resolve().parents[1] / "assets" / "bodies" / "free_body.npz"
 # Openings of each kind: neck + hem + 2 sleeves; waist + 2 legs; waist + hem.
 EXPECTED_HEMS = {"tshirt": 4, "longsleeve": 4, "dress": 4, "shorts": 3, "trousers": 3, "skirt": 2}
 
 
 @pytest.fixture(scope="module")
-def model():
-    if not FREE_BODY.exists():
-        pytest.fail(f"{FREE_BODY} is missing: build it with assets/bodies/build_free_body.py")
-    return load_body_model(FREE_BODY)
+def model(free_body_model):
+    return free_body_model
 
 
 @pytest.fixture(scope="module")
-def body(model):
-    return G.BodyRest.from_model(model, reference="A")
+def body(free_body_rest):
+    return free_body_rest
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,6 @@ def test_people_never_touch_and_stand_on_ground(config):
 
 def test_height_and_bmi_ranges(smplx_npz, motion_folder, tmp_path):
     from mayhem.core.placement import body_height, body_mass_index
-    from mayhem.core.body_model import load_body_model
     from mayhem.core.errors import MayhemInputError
 
     free = config_from_dict({"frames": 2, "body": {"height_m": [1.75, 1.85], "bmi": [15, 40]},

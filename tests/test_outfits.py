@@ -19,10 +19,8 @@ import pytest
 
 from mayhem.core import garments as G
 from mayhem.core import outfits as O
-from mayhem.core.body_model import load_body_model
 from mayhem.core.errors import MayhemInputError
 
-FREE_BODY = Path(__file__).resolve().parents[1] / "assets" / "bodies" / "free_body.npz"
 HEAVY_TALL = np.array([2.0, -1.0])     # free body: 1.92 m and 84 l (betas 0: 1.69 m, 60 l)
 PREROLL, FRAMES = 6, 6
 # Blender's world is Z-up: model (x, y, z) -> Blender (x, -z, y).
@@ -30,15 +28,13 @@ TO_BLENDER = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])
 
 
 @pytest.fixture(scope="module")
-def model():
-    if not FREE_BODY.exists():
-        pytest.fail(f"{FREE_BODY} is missing: build it with assets/bodies/build_free_body.py")
-    return load_body_model(FREE_BODY)
+def model(free_body_model):
+    return free_body_model
 
 
 @pytest.fixture(scope="module")
-def template(model):
-    return G.BodyRest.from_model(model, reference="A")
+def template(free_body_rest):
+    return free_body_rest
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 
 from mayhem.core import garments as G
-from mayhem.core.body_model import load_body_model
 from mayhem.core.errors import MayhemInputError
 from mayhem.core.skeleton import PART_INDEX
 
-FREE_BODY = Path(__file__).resolve().parents[1] / "assets" / "bodies" / "free_body.npz"
 W, H = 96, 54
 RED = {"pattern": "solid", "color": [0.85, 0.05, 0.05], "color2": [0.85, 0.05, 0.05], "period": 0.02,
        "stripe_ratio": 0.4, "seed": 1}
@@ -35,15 +33,13 @@ def _labels(*names):
 
 
 @pytest.fixture(scope="module")
-def model():
-    if not FREE_BODY.exists():
-        pytest.fail(f"{FREE_BODY} is missing: build it with assets/bodies/build_free_body.py")
-    return load_body_model(FREE_BODY)
+def model(free_body_model):
+    return free_body_model
 
 
 @pytest.fixture(scope="module")
-def body(model):
-    return G.BodyRest.from_model(model, reference="A")
+def body(free_body_rest):
+    return free_body_rest
 
 
 # ------------------------------------------------------------------------------ coverage

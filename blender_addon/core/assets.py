@@ -46,8 +46,10 @@ def resolve_motion(ref: str) -> Path:
     return Path(ref)
 
 
-def resolve_body_model(model: str, gender: str, config_path=None) -> Path:
-    """Model file for a config's ``body.model`` value and a gender.
+def resolve_body_model(model: str, gender: str, config_path=None, *, field: str = "body.model",
+                       base: Path | None = None) -> Path:
+    """Model file for a config's ``body.model`` value (or a manifest's, named by `field`) and a
+    gender; a relative path is taken relative to `base` when given.
 
     ``free`` is the bundled free body (one neutral model serves every gender). A folder
     is searched for SMPLX_{GENDER}.npz then .pkl, as the smplx package names them.
@@ -55,12 +57,14 @@ def resolve_body_model(model: str, gender: str, config_path=None) -> Path:
     if model == "free":
         return free_body_path()
     path = Path(model).expanduser()
+    if base is not None and not path.is_absolute():
+        path = Path(base) / path
     if path.is_dir():
         for ext in ("npz", "pkl"):
             candidate = path / f"SMPLX_{gender.upper()}.{ext}"
             if candidate.is_file():
                 return candidate
-        raise MayhemInputError(config_path, "body.model", f"{path} has no SMPLX_{gender.upper()}.npz or .pkl")
+        raise MayhemInputError(config_path, field, f"{path} has no SMPLX_{gender.upper()}.npz or .pkl")
     if not path.is_file():
-        raise MayhemInputError(config_path, "body.model", f"model file {path} not found")
+        raise MayhemInputError(config_path, field, f"model file {path} not found")
     return path

@@ -304,17 +304,22 @@ def load_config(path) -> Config:
         except json.JSONDecodeError as exc:
             raise MayhemInputError(path, None, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
     else:
-        try:
-            import yaml
-        except ImportError:
-            raise MayhemInputError(path, None, "PyYAML is not installed here; use a .json config") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise MayhemInputError(path, None, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        data = parse_yaml(text, path)
     return config_from_dict(data or {}, path)
+
+
+def parse_yaml(text: str, path):
+    """yaml.safe_load, with a syntax error reported as a MayhemInputError naming file and line."""
+    try:
+        import yaml
+    except ImportError:
+        raise MayhemInputError(path, None, "PyYAML is not installed here; use a .json file") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise MayhemInputError(path, None, f"invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
 
 
 def describe_schema(cls=Config, prefix="") -> list[tuple[str, object, str]]:

@@ -263,7 +263,7 @@ class PointGrid:
     def _scan(self, Q, sel, r, best_i, best_d) -> None:
         """Update the best match of queries `sel` with the points in the cells of ring `r`."""
         offs, koff = self._ring_keys(r)
-        nq, K = len(sel), len(offs)
+        K = len(offs)
         Qs = Q[sel]
         ijk = np.floor((Qs - self.origin) / self.cell).astype(np.int64)
         keys = self._key(ijk)[:, None] + koff[None]                         # (nq, K)

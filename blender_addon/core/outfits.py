@@ -184,22 +184,10 @@ def _up(path, value, fld):
 def resolve_model_path(model: str, gender: str, manifest_path: Path) -> Path:
     """'free' is the bundled free body; a relative path is relative to the manifest; a folder is
     searched for SMPLX_{GENDER}.npz, then .pkl (as the smplx package names them)."""
-    from .assets import free_body_path
+    from .assets import resolve_body_model
 
-    if model == "free":
-        return free_body_path()
-    p = Path(os.path.expanduser(model))
-    if not p.is_absolute():
-        p = manifest_path.parent / p
-    if p.is_dir():
-        for ext in ("npz", "pkl"):
-            cand = p / f"SMPLX_{gender.upper()}.{ext}"
-            if cand.is_file():
-                return cand
-        raise _err(manifest_path, "outfit.body.model", f"{p} has no SMPLX_{gender.upper()}.npz or .pkl")
-    if not p.is_file():
-        raise _err(manifest_path, "outfit.body.model", f"model file {p} not found")
-    return p
+    return resolve_body_model(os.path.expanduser(model), gender, manifest_path, field="outfit.body.model",
+                              base=Path(manifest_path).parent)
 
 
 def _parse_body(path: Path, data) -> BodySpec:
@@ -310,20 +298,14 @@ def parse_manifest(data, path) -> OutfitManifest:
 
 def load_manifest(path) -> OutfitManifest:
     """Read (yaml.safe_load) and validate an outfit manifest."""
-    import yaml
+    from .config import parse_yaml
 
     path = Path(os.path.expanduser(str(path))).resolve()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _err(path, None, f"cannot read the outfit manifest ({exc.strerror or exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise _err(path, None, f"invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
-    return parse_manifest(data, path)
+    return parse_manifest(parse_yaml(text, path), path)
 
 
 def list_outfit_garments(manifest_path) -> list[str]:

@@ -14,7 +14,6 @@ import numpy as np
 
 from . import assets, environment, wardrobe
 from .body_model import BodyModel, load_body_model
-from .camera import intrinsics, look_at, project
 from .config import Config
 from .errors import MayhemInputError
 from .motion import MotionClip, load_amass

@@ -30,7 +30,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.atomic import atomic_write_text
 from ..core.config import Config
 from ..core.errors import MayhemInputError
 from ..core.outcome import without_outcome

@@ -10,6 +10,13 @@ class _MayhemPanel:
     bl_region_type = "UI"
     bl_category = "Mayhem"
 
+    def settings_layout(self):
+        """The panel's layout with labels left of the fields, as Blender's own property panels."""
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        return layout
+
 
 class VIEW3D_PT_mayhem(_MayhemPanel, bpy.types.Panel):
     bl_idname = "VIEW3D_PT_mayhem"
@@ -29,9 +36,7 @@ class VIEW3D_PT_mayhem_body(_MayhemPanel, bpy.types.Panel):
 
     def draw(self, context):
         s = context.scene.mayhem
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = self.settings_layout()
         layout.prop(s, "body_source")
         if s.body_source == "SMPLX":
             layout.prop(s, "model_path")
@@ -50,9 +55,7 @@ class VIEW3D_PT_mayhem_motion(_MayhemPanel, bpy.types.Panel):
 
     def draw(self, context):
         s = context.scene.mayhem
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = self.settings_layout()
         layout.prop(s, "motion_source")
         layout.prop(s, "builtin_motion" if s.motion_source == "BUILTIN" else "amass_path")
         layout.prop(s, "start_frame")
@@ -69,9 +72,7 @@ class VIEW3D_PT_mayhem_clothing(_MayhemPanel, bpy.types.Panel):
 
     def draw(self, context):
         s = context.scene.mayhem
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = self.settings_layout()
         layout.prop(s, "top")
         if s.top != "NONE":
             layout.prop(s, "top_fabric", text="Fabric")
@@ -98,9 +99,7 @@ class VIEW3D_PT_mayhem_render(_MayhemPanel, bpy.types.Panel):
     def draw(self, context):
         s = context.scene.mayhem
         scene = context.scene
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+        layout = self.settings_layout()
         layout.prop(s, "output_dir")
         layout.prop(s, "resolution")
         layout.prop(s, "samples")
