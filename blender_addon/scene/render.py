@@ -27,6 +27,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import MayhemInputError
+from .painted_clothing import CLOTHING_AOV, declare_clothing_aov
 
 log = logging.getLogger("mayhem.render")
 
@@ -41,9 +42,8 @@ BACKGROUND_DEPTH = 1e9  # Cycles writes ~1e10 where a ray hits nothing; anything
 # must stay below it; the IndexOB pass is float32, exact for these integers.
 CLOTHING_PASS_OFFSET = 1000
 MAX_INSTANCE_ID = CLOTHING_PASS_OFFSET - 1
-# Shader AOV with the coverage of clothing painted on the skin (scene.painted_clothing writes
-# it); a body pixel counts as clothing where it is at least PAINTED_COVERAGE.
-CLOTHING_AOV = "clothing"
+# A body pixel counts as clothing where the painted coverage (scene.painted_clothing's shader
+# AOV CLOTHING_AOV) is at least this.
 PAINTED_COVERAGE = 0.5
 
 
@@ -204,9 +204,7 @@ def configure_passes(scene, pass_dir) -> None:
     vl.use_pass_z = True
     vl.use_pass_object_index = True
     vl.use_pass_combined = True
-    if CLOTHING_AOV not in vl.aovs:
-        aov = vl.aovs.add()
-        aov.name, aov.type = CLOTHING_AOV, "VALUE"
+    declare_clothing_aov(vl)
 
     r = scene.render
     r.use_compositing = True
