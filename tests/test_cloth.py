@@ -28,10 +28,9 @@ def model(free_body_model):
 
 
 @pytest.fixture(scope="module")
-def outfit(model):
-    body = G.BodyRest.from_model(model, reference="A")
+def outfit(free_body_rest):
     return G.make_outfit([G.GarmentSpec("tshirt", target_vertices=1000),
-                          G.GarmentSpec("shorts", target_vertices=1000)], body)
+                          G.GarmentSpec("shorts", target_vertices=1000)], free_body_rest)
 
 
 def small_motion(n: int) -> dict:

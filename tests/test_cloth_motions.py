@@ -37,9 +37,8 @@ def model(free_body_model):
 
 
 @pytest.fixture(scope="module")
-def outfits(model):
-    body = G.BodyRest.from_model(model, reference="A")
-    return {name: G.make_outfit([G.GarmentSpec(k, target_vertices=VERTICES) for k, _ in items], body)
+def outfits(free_body_rest):
+    return {name: G.make_outfit([G.GarmentSpec(k, target_vertices=VERTICES) for k, _ in items], free_body_rest)
             for name, items in OUTFITS.items()}
 
 

@@ -272,12 +272,7 @@ class PointGrid:
             cells = ijk[:, None, :] + offs[None]
             valid = np.all((cells >= 0) & (cells < self.dims), axis=2)
             keys = np.where(valid, keys, 0)
-        if self._cell_start is not None:
-            start = self._cell_start[keys]
-            counts = self._cell_start[keys + 1] - start
-        else:
-            start = np.searchsorted(self.sorted_key, keys, side="left")
-            counts = np.searchsorted(self.sorted_key, keys, side="right") - start
+        start, counts = self._cell_ranges(keys)
         if valid is not None:
             counts = np.where(valid, counts, 0)
         counts = counts.ravel()
@@ -290,6 +285,14 @@ class PointGrid:
             nz = nz[np.einsum("ij,ij->i", gap, gap) <= best_d[sel[q]] ** 2]
         self._measure_cells(Qs, sel, start.ravel(), counts, nz, K, best_i, best_d)
 
+    def _cell_ranges(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First point and point count of each cell key (dense start table, else sorted keys)."""
+        if self._cell_start is not None:
+            start = self._cell_start[keys]
+            return start, self._cell_start[keys + 1] - start
+        start = np.searchsorted(self.sorted_key, keys, side="left")
+        return start, np.searchsorted(self.sorted_key, keys, side="right") - start
+
     def _scan_box(self, Q, sel, bound, best_i, best_d) -> None:
         """Update queries `sel` with the points in the cells that cover the ball of radius
         `bound` around each (at most 3 cells per axis: bound ≤ cell)."""
@@ -301,12 +304,7 @@ class PointGrid:
         offs, koff = self._box_keys()
         valid = np.all(offs[None] <= span[:, None, :], axis=2)           # (nq, 27)
         keys = np.where(valid, self._key(lo)[:, None] + koff[None], 0)
-        if self._cell_start is not None:
-            start = self._cell_start[keys]
-            counts = self._cell_start[keys + 1] - start
-        else:
-            start = np.searchsorted(self.sorted_key, keys, side="left")
-            counts = np.searchsorted(self.sorted_key, keys, side="right") - start
+        start, counts = self._cell_ranges(keys)
         counts = np.where(valid, counts, 0).ravel()
         self._measure_cells(Qs, sel, start.ravel(), counts, np.flatnonzero(counts), len(offs), best_i, best_d)
 
