@@ -274,3 +274,34 @@ def test_fabric_presets_and_looks():
     denim = [FB.sample_look(rng, "denim")["color"] for _ in range(20)]
     assert all(c[2] >= c[0] for c in denim)  # indigo: blue over red
     assert JOINT_INDEX["left_shoulder"] == 16  # reference_body_pose indexes body_pose by joint - 1
+
+
+def test_garments_on_an_smplx_file_use_labels_from_its_weights(tmp_path, free_body_model):
+    """A model file in the real SMPL-X v1.1 npz layout (no part labels: they come from the
+    skinning weights), with pose correctives and 300 shape components, dresses like the free body.
+    Its geometry is the free body's, so the garments must be as clean."""
+    from smplx_files import smplx_model_arrays
+
+    from mayhem.core.body_model import load_body_model
+
+    m = free_body_model
+    V = m.num_vertices
+    arrays = smplx_model_arrays(n_vertices=V, seed=3)
+    rng = np.random.default_rng(3)
+    shapedirs = np.zeros((V, 3, 400))
+    shapedirs[:, :, :m.shapedirs.shape[2]] = m.shapedirs
+    arrays.update(v_template=m.v_template, f=m.faces.astype(np.uint32), ft=m.faces.astype(np.uint32),
+                  weights=m.weights, J_regressor=m.J_regressor, shapedirs=shapedirs,
+                  posedirs=rng.normal(scale=1e-3, size=(V, 3, 486)))
+    arrays.pop("joint2num"), arrays.pop("part2num")
+    path = tmp_path / "SMPLX_NEUTRAL.npz"
+    np.savez(path, **arrays)
+    model = load_body_model(path)
+    assert "part_labels" not in model.extras and model.posedirs is not None
+    body = G.BodyRest.from_model(model, np.array([1.5, -1.0, 0.5]), reference="A")
+    for kind, hems in (("tshirt", 4), ("trousers", 3), ("dress", 4)):
+        g = G.make_garment(G.GarmentSpec(kind, target_vertices=1600), body)
+        assert 1200 <= len(g.vertices) <= 2400, kind
+        assert len(g.hems) == hems, kind
+        assert g.rest_penetration < 0.005, kind
+        assert np.allclose(g.skin_weights.sum(axis=1), 1.0, atol=1e-5)
