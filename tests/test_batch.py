@@ -402,3 +402,14 @@ def test_ray_resource_requests():
     assert _ray_resources(cpu_cluster, BatchOptions(), cfg(device="optix")) == (2, 1)  # Ray will wait for a GPU
     with pytest.raises(MayhemInputError, match="no node with CPUs"):
         _ray_resources(Cluster(), BatchOptions(), cfg())
+
+
+def test_summary_splits_cloth_simulation_from_overhead():
+    from mayhem.services.batch import format_summary
+
+    summary = {"frames": {"done": 8, "failed": 0, "skipped": 0}, "done": 1, "failed": 0, "skipped": 0,
+               "wall_s": 27.0, "render_s": 13.9, "cloth_s": 10.2, "worker_s": 27.7, "frames_per_hour": 1067.0,
+               "sample_s": 0.3, "failed_names": [], "out_dir": "out"}
+    text = format_summary(summary)
+    assert "cloth simulation 10.2 s (37 %)" in text and "overhead 3.6 s (13 %" in text
+    assert "cloth simulation" not in format_summary({**summary, "cloth_s": 0.0})

@@ -699,6 +699,7 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
     failed_all = failed_now + [run.entries[n] for n in carried_failed]
     timings = [e.get("timings", {}) for e in rendered]
     render_s = sum(t.get("render_s", 0.0) for t in timings)
+    cloth_s = sum(t.get("cloth_s", 0.0) for t in timings)
     worker_s = sum(t.get("worker_s", 0.0) for t in timings)
     frames_now = sum(int(e.get("frames", 0)) for e in done_now)
     return {
@@ -707,6 +708,7 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
         "frames": {"done": frames_now, "failed": sum(int(e.get("frames", 0)) for e in failed_all),
                    "skipped": sum(int(run.entries[n].get("frames", 0)) for n in skipped)},
         "wall_s": round(wall, 3), "sample_s": round(plan.sample_total_s, 3), "render_s": round(render_s, 3),
+        "cloth_s": round(cloth_s, 3),
         "worker_s": round(worker_s, 3), "frames_per_hour": round(frames_now / wall * 3600, 1) if wall > 0 else 0.0,
         "peak_rss_mb": max((e.get("peak_rss_mb") or 0.0 for e in rendered), default=0.0),
         "changed_config": changes, "entries": [run.entries[k] for k in sorted(run.entries)], **executor_info,
@@ -735,8 +737,11 @@ def format_summary(summary: dict) -> str:
                  + (f", ray: {summary.get('threads')} CPU(s)/task" if summary.get("executor") == "ray"
                     and summary.get("threads") else ""))
     if worker > 0:
+        cloth = summary.get("cloth_s", 0.0)
+        rest = worker - render - cloth
         lines.append(f"worker time {worker:.1f} s: render {render:.1f} s ({100 * render / worker:.0f} %), "
-                     f"overhead {worker - render:.1f} s ({100 * (worker - render) / worker:.0f} %: "
+                     + (f"cloth simulation {cloth:.1f} s ({100 * cloth / worker:.0f} %), " if cloth else "")
+                     + f"overhead {rest:.1f} s ({100 * rest / worker:.0f} %: "
                      f"process start, scene build, labels, writing); driver sampling {summary['sample_s']:.1f} s")
     if summary["failed_names"]:
         names = summary["failed_names"]
