@@ -124,8 +124,8 @@ def main() -> None:
         print(json.dumps(r), flush=True)
 
     print("\n| motion | garments (vertices) | frames | status | quality | penetration median / max | "
-          "stretch p99.9 / max | s/frame/1k vertices (wall, cpu) | × skin-bound step |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "stretch p99.9 / max | top under bottom | s/frame/1k vertices (wall, cpu) | × skin-bound step |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         o = r["outcomes"]
         fp = r["first_pass"]
@@ -134,6 +134,7 @@ def main() -> None:
               f"{' / '.join(str(x['quality_steps']) for x in o)} | "
               f"{' / '.join(_pen(x) for x in o)} | "
               f"{' / '.join(_st(x) for x in o)} | "
+              f"{100 * max(x['layer_penetration_max'] or 0.0 for x in o):.2f} % | "
               f"{fp['wall_s_per_frame_per_kv']:.3f}, {fp['cpu_s_per_frame_per_kv']:.3f} | "
               f"{r['ratio_to_reference']:.1f} |")
     all_o = [x for r in results for x in r["outcomes"]]

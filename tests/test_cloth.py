@@ -186,3 +186,20 @@ def test_fabric_patterns_render(fresh_blender):
         assert np.all(np.isfinite(px)) and px.mean() > 0.02
     for pattern in ("stripes", "plaid", "prints", "denim"):
         assert spread[pattern] > 1.3 * spread["solid"], spread
+
+
+def test_layer_tunnelling_is_measured():
+    """core.fabrics.under_layer_share: an outer sheet pushed under an inner one is counted, one
+    lying over it or far past its edge is not."""
+    from mayhem.core.garments import SurfaceQuery
+
+    n = 21
+    x, y = np.meshgrid(np.linspace(0, 0.2, n), np.linspace(0, 0.2, n))
+    V = np.stack([x.ravel(), y.ravel(), np.zeros(n * n)], axis=1)
+    q = np.arange(n * n).reshape(n, n)
+    F = np.concatenate([np.stack([q[:-1, :-1], q[:-1, 1:], q[1:, 1:]], -1).reshape(-1, 3),
+                        np.stack([q[:-1, :-1], q[1:, 1:], q[1:, :-1]], -1).reshape(-1, 3)])  # normals +z
+    inner = SurfaceQuery(V, F, cell=0.04)
+    assert FB.under_layer_share(V + [0, 0, 0.01], inner) == 0.0           # over it
+    assert FB.under_layer_share(V - [0, 0, 0.01], inner) > 0.95           # tunnelled under it
+    assert FB.under_layer_share(V - [0, 0, 0.2], inner) == 0.0            # far from it: not judged

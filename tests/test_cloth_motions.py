@@ -1,6 +1,7 @@
 """Every procedural garment kind simulates on the free body through two bundled motions within
 the issue's limits (share of garment vertices inside the body: median ≤ 1 %, max ≤ 3 %; edge
-stretch ≤ 1.5× rest at the checks' quantile), at the default solver settings.
+stretch ≤ 1.5× rest at the checks' quantile), and no top tunnels under the bottom it is worn
+over (at most 3 % of its vertices on any frame), at the default solver settings.
 
 Outfits are worn as in production (a top over a bottom, or a dress alone), at a coarser
 resolution than the default (1 600 target vertices) and over 20 frames after a 12-frame
@@ -61,3 +62,5 @@ def test_garment_kind_through_motion_within_limits(fresh_blender, model, outfits
         assert o["penetration_median"] <= FB.PENETRATION_MEDIAN_LIMIT, where
         assert o["penetration_max"] <= FB.PENETRATION_MAX_LIMIT, where
         assert o["max_stretch_robust"] <= FB.STRETCH_LIMIT, where
+        # A top never tunnels under the bottom it is worn over (no more than the body limit).
+        assert o["layer_penetration_max"] <= FB.PENETRATION_MAX_LIMIT, where

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from .errors import MayhemInputError
-from .garments import SurfaceQuery, unique_edges
+from .garments import SurfaceQuery, face_normals, unique_edges
 from .rotations import axis_angle_to_quaternion, quaternion_to_axis_angle, slerp
 
 SIM_START_FRAME = 1
@@ -223,6 +223,24 @@ def preroll_params(params: dict, n_preroll: int, settle: int = 0, start_body_pos
 
 
 # =============================================================================== checks
+LAYER_BAND = 0.03  # m: outer-garment vertices this close to the inner garment are tested for tunnelling
+
+
+def under_layer_share(outer: np.ndarray, inner: SurfaceQuery) -> float:
+    """Share of an outer garment's vertices that tunnelled under the inner garment: within
+    LAYER_BAND of it and on its body side (negative signed distance by the inner garment's
+    outward pseudo-normals). An open garment has no inside, so only the band near it is judged,
+    and only where the vertex lies over the garment's surface: a vertex whose closest point is
+    on a hem (its offset runs along the cloth, not across it) is past the garment's edge, e.g.
+    T-shirt cloth above the shorts' waistband, snug on the waist."""
+    outer = np.asarray(outer, dtype=np.float64)
+    if not len(outer):
+        return 0.0
+    Q, face, _, sd = inner.closest(outer)
+    d = outer - Q
+    n = face_normals(inner.V, inner.F)[face]
+    across = np.abs(np.einsum("ij,ij->i", d, n)) >= 0.9 * np.linalg.norm(d, axis=1)
+    return float(np.mean((sd < 0) & (sd > -LAYER_BAND) & across))
 def inside_mask(points: np.ndarray, body: SurfaceQuery) -> np.ndarray:
     """Which points lie inside the (closed) body surface: pseudo-normal sign at the closest point."""
     return body.closest(points)[3] < 0
@@ -239,6 +257,7 @@ class FrameCheck:
     penetration: float     # share of garment vertices inside the body
     stretch: float         # largest edge length / rest length
     stretch_robust: float  # the `quantile` edge stretch (see ClothSettings.stretch_quantile)
+    layer_penetration: float = 0.0  # outer garments: share of vertices under the inner garment
 
 
 class GarmentChecker:
@@ -272,6 +291,7 @@ class CheckSummary:
     max_stretch: float          # largest edge stretch over all frames
     max_stretch_robust: float   # largest per-frame `quantile` edge stretch
     per_frame: list = field(default_factory=list, repr=False)
+    layer_penetration_max: float = 0.0  # largest per-frame share under the inner garment
 
     def failure(self, settings: "ClothSettings") -> str | None:
         """Why the checks fail (None if they pass). Stretch is judged on the quantile edge
@@ -298,7 +318,7 @@ def summarize(checks: list[FrameCheck]) -> CheckSummary:
     pen = np.array([c.penetration for c in checks])
     return CheckSummary(len(checks), all(c.finite for c in checks), float(np.median(pen)), float(pen.max()),
                         float(max(c.stretch for c in checks)), float(max(c.stretch_robust for c in checks)),
-                        checks)
+                        checks, float(max(c.layer_penetration for c in checks)))
 
 
 # ================================================================================ looks

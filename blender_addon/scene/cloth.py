@@ -42,7 +42,7 @@ import bpy
 import numpy as np
 
 from ..core.fabrics import (SIM_START_FRAME, ClothSettings, Fabric, GarmentChecker, get_fabric,
-                            preroll_params, sequence_frame_offset, summarize)
+                            preroll_params, sequence_frame_offset, summarize, under_layer_share)
 from ..core.garments import Garment, SurfaceQuery
 from ..core.skeleton import JOINT_NAMES
 from .body import BodyRig, animate_body, evaluated_vertices
@@ -89,6 +89,7 @@ class DressedGarment:
             "penetration_max": None if s is None else s.penetration_max,
             "max_stretch": None if s is None else s.max_stretch,
             "max_stretch_robust": None if s is None else s.max_stretch_robust,
+            "layer_penetration_max": None if s is None else s.layer_penetration_max,
             "finite": None if s is None else s.finite,
             "within_limits": self.within_limits,
             "quality_steps": self.quality, "attempts": self.attempts, "reason": self.reason,
@@ -310,10 +311,12 @@ def _run_pass(active: list[DressedGarment], check_only: list[DressedGarment], se
         n_frames += 1
         in_sequence = f >= offset
         updated: set[str] = set()
+        frame_vertices: dict[int, np.ndarray] = {}
         for dg in watched:
             if id(dg) in blown:
                 continue
             V = evaluated_vertices(dg.obj, depsgraph)
+            frame_vertices[id(dg)] = V
             if in_sequence:
                 if dg.person not in updated:
                     body_v = evaluated_vertices(dg.rig.mesh, depsgraph)
@@ -333,6 +336,8 @@ def _run_pass(active: list[DressedGarment], check_only: list[DressedGarment], se
                 bad = (not finite) or dg.checker.stretch(V)[1] > settings.blowup_stretch
             if bad and dg in active:
                 blown[id(dg)] = f"blew up at Blender frame {f} (NaN or stretch > {settings.blowup_stretch})"
+        if in_sequence:
+            _check_layers(watched, frame_vertices, checks)
         check_wall += time.perf_counter() - t1
         if active and all(id(dg) in blown for dg in active) and not check_only:
             break
@@ -342,6 +347,25 @@ def _run_pass(active: list[DressedGarment], check_only: list[DressedGarment], se
     for dg in watched:
         dg.passes.append(record)
     return {"checks": checks, "blown": blown, "skin_checks": skin_checks}
+
+
+def _check_layers(watched: list[DressedGarment], frame_vertices: dict, checks: dict) -> None:
+    """Record on each outer garment's latest check the share of its vertices that tunnelled
+    under its person's inner garment(s) this frame (core.fabrics.under_layer_share)."""
+    inner_queries: dict[int, SurfaceQuery] = {}
+    for dg in watched:
+        if dg.garment.layer == 0 or id(dg) not in frame_vertices or not checks[id(dg)]:
+            continue
+        shares = []
+        for inner in watched:
+            V = frame_vertices.get(id(inner))
+            if inner.person != dg.person or inner.garment.layer != 0 or V is None or not np.all(np.isfinite(V)):
+                continue
+            if id(inner) not in inner_queries:
+                inner_queries[id(inner)] = SurfaceQuery(V, np.asarray(inner.garment.faces), cell=0.04)
+            shares.append(under_layer_share(frame_vertices[id(dg)], inner_queries[id(inner)]))
+        if shares and checks[id(dg)][-1].finite:
+            checks[id(dg)][-1].layer_penetration = max(shares)
 
 
 def _skinned_vertices(dg: DressedGarment) -> np.ndarray:

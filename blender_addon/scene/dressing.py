@@ -51,7 +51,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Outcome fields copied from scene.cloth's per-garment outcome (timings are left out: they vary
 # from run to run, and scene.json must not).
 OUTCOME_FIELDS = ("kind", "fabric", "status", "within_limits", "reason", "quality_steps", "attempts", "vertices",
-                  "finite", "penetration_median", "penetration_max", "max_stretch", "max_stretch_robust")
+                  "finite", "penetration_median", "penetration_max", "max_stretch", "max_stretch_robust",
+                  "layer_penetration_max")
 
 
 @dataclass
