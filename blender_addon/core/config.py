@@ -251,23 +251,26 @@ def _from_dict(cls, data, path, prefix=""):
     return obj
 
 
+def _check_weights(obj, path, prefix):
+    """Each weights list of `obj` (_WEIGHTED_LISTS) is empty or one non-negative number per entry
+    of its list, not all zero."""
+    for names, weights in _WEIGHTED_LISTS:
+        if not hasattr(obj, weights):
+            continue
+        w, n = getattr(obj, weights), len(getattr(obj, names))
+        if w and (len(w) != n or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
+                  or not sum(w) > 0):
+            raise MayhemInputError(path, f"{prefix}.{weights}".lstrip("."),
+                                   f"expected {n} non-negative numbers (one per {names} entry), not all zero, "
+                                   f"or [] for equal; got {w!r}")
+
+
 def _check_object(obj, path, prefix):
     """Cross-field checks that a per-field type cannot express."""
     if isinstance(obj, AppearanceConfig):
-        for names, weights in (("hair_styles", "hair_style_weights"), ("hair_colours", "hair_colour_weights"),
-                               ("shoe_kinds", "shoe_kind_weights")):
-            w = getattr(obj, weights)
-            if w and (len(w) != len(getattr(obj, names)) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
-                    or not sum(w) > 0):
-                raise MayhemInputError(path, f"{prefix}.{weights}".lstrip("."),
-                                       f"expected {len(getattr(obj, names))} non-negative numbers (one per {names} entry), not all zero, or [] for equal; got {w!r}")
+        _check_weights(obj, path, prefix)
     if isinstance(obj, ClothingConfig):
-        for names, weights in (("tops", "top_weights"), ("bottoms", "bottom_weights")):
-            w = getattr(obj, weights)
-            if w and (len(w) != len(getattr(obj, names)) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
-                    or not sum(w) > 0):
-                raise MayhemInputError(path, f"{prefix}.{weights}".lstrip("."),
-                                       f"expected {len(getattr(obj, names))} non-negative numbers (one per {names} entry), not all zero, or [] for equal; got {w!r}")
+        _check_weights(obj, path, prefix)
         if obj.settle_frames >= obj.preroll_frames:
             raise MayhemInputError(path, f"{prefix}.settle_frames".lstrip("."),
                                    f"must be smaller than preroll_frames ({obj.preroll_frames}), got {obj.settle_frames}")
@@ -280,11 +283,7 @@ def _check_object(obj, path, prefix):
         res = obj.resolution
         if len(res) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 8 or v > 16384 for v in res):
             raise MayhemInputError(path, f"{prefix}.resolution".lstrip("."), f"expected [width, height] in pixels (8..16384), got {res!r}")
-        w = obj.motion_weights
-        if w and (len(w) != len(obj.motions) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 for v in w)
-                  or not sum(w) > 0):
-            raise MayhemInputError(path, f"{prefix}.motion_weights".lstrip("."),
-                                   f"expected {len(obj.motions)} non-negative numbers (one per motions entry), not all zero, or [] for equal; got {w!r}")
+        _check_weights(obj, path, prefix)
 
 
 def config_from_dict(data: dict, path="<config>") -> Config:

@@ -30,6 +30,7 @@ from ..core.errors import MayhemInputError
 from ..core.rotations import axis_angle_to_matrix, axis_angle_to_quaternion
 from ..core.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 from .actions import write_fcurves
+from .mesh_arrays import add_vertex_group, triangle_mesh
 
 ROOT_BONE = "root"
 # Pose features are entries of R - I: diagonal in [-2, 0], off-diagonal in [-1, 1].
@@ -129,18 +130,8 @@ def _build_armature(name: str, joints: np.ndarray, collection) -> bpy.types.Obje
 
 
 def _build_mesh(name: str, model: BodyModel, vertices: np.ndarray, collection) -> bpy.types.Object:
-    faces = np.asarray(model.faces, dtype=np.int32)
-    me = bpy.data.meshes.new(name)
-    me.vertices.add(len(vertices))
-    me.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
-    n_faces = faces.shape[0]
-    me.loops.add(3 * n_faces)
-    me.polygons.add(n_faces)
-    me.loops.foreach_set("vertex_index", faces.ravel())
-    me.polygons.foreach_set("loop_start", np.arange(0, 3 * n_faces, 3, dtype=np.int32))
-    me.update(calc_edges=True)
+    me = triangle_mesh(name, vertices, model.faces)
     _add_uvs(me, model)
-    me.shade_smooth()
     obj = bpy.data.objects.new(name, me)
     collection.objects.link(obj)
     return obj
@@ -161,27 +152,26 @@ def _add_uvs(me, model: BodyModel) -> None:
 
 
 def _add_vertex_groups(obj, weights: np.ndarray) -> None:
-    """One group per joint; VertexGroup.add once per distinct weight value of each group.
-
-    Blender has no bulk setter for deform weights, but add() takes a list of vertices that share
-    a weight, so the Python-level work is one call per (joint, distinct float32 weight) instead
-    of one per (vertex, joint). Weights are stored as float32 by Blender anyway.
-    """
-    w32 = weights.astype(np.float32)
+    """One group per joint (empty ones too: the armature names every bone)."""
     for j, joint_name in enumerate(JOINT_NAMES):
-        group = obj.vertex_groups.new(name=joint_name)
-        col = w32[:, j]
-        idx = np.flatnonzero(col)
-        if not len(idx):
-            continue
-        order = np.argsort(col[idx], kind="stable")
-        ids = idx[order].tolist()
-        vals = col[idx[order]]
-        bounds = (np.flatnonzero(np.diff(vals)) + 1).tolist()
-        starts = [0] + bounds
-        ends = bounds + [len(ids)]
-        for w, a, b in zip(vals[starts].tolist(), starts, ends):
-            group.add(ids[a:b], w, "REPLACE")
+        add_vertex_group(obj, joint_name, weights[:, j])
+
+
+def copy_skin_weights(obj, model, vertex_ids: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """Vertex groups on obj: vertex i gets the body's weights of vertex_ids[i] (or `weights`);
+    one group per joint that has any weight."""
+    w = model.weights[vertex_ids] if weights is None else weights
+    for j in np.flatnonzero(np.any(w > 0, axis=0)):
+        add_vertex_group(obj, JOINT_NAMES[j], w[:, j])
+
+
+def add_armature_modifier(obj, armature) -> None:
+    """Deform `obj` by `armature` through its vertex groups (linear blend skinning, as SMPL-X)."""
+    mod = obj.modifiers.new("Armature", "ARMATURE")
+    mod.object = armature
+    mod.use_vertex_groups = True
+    mod.use_bone_envelopes = False
+    mod.use_deform_preserve_volume = False
 
 
 def _add_shape_keys(obj, base: np.ndarray, dirs: np.ndarray, names, slider_range) -> None:

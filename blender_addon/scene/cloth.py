@@ -45,7 +45,8 @@ from ..core.fabrics import (SIM_START_FRAME, ClothSettings, Fabric, GarmentCheck
                             preroll_params, sequence_frame_offset, summarize, under_layer_share)
 from ..core.garments import Garment, SurfaceQuery
 from ..core.skeleton import JOINT_NAMES
-from .body import BodyRig, animate_body, evaluated_vertices
+from .body import BodyRig, add_armature_modifier, animate_body, copy_skin_weights, evaluated_vertices
+from .mesh_arrays import add_vertex_group, triangle_mesh
 
 PIN_GROUP = "mayhem_pin"
 CLOTH_MODIFIER = "Cloth"
@@ -103,37 +104,10 @@ class DressedGarment:
 
 # ------------------------------------------------------------------------------- objects
 def _garment_mesh(garment: Garment, name: str):
-    V = np.asarray(garment.bind_vertices, dtype=np.float32)  # zero pose: the armature's bind pose
-    F = np.asarray(garment.faces, dtype=np.int32)
-    me = bpy.data.meshes.new(name)
-    me.vertices.add(len(V))
-    me.vertices.foreach_set("co", V.ravel())
-    me.loops.add(3 * len(F))
-    me.polygons.add(len(F))
-    me.loops.foreach_set("vertex_index", F.ravel())
-    me.polygons.foreach_set("loop_start", np.arange(0, 3 * len(F), 3, dtype=np.int32))
-    me.update(calc_edges=True)
+    me = triangle_mesh(name, garment.bind_vertices, garment.faces)  # zero pose: the armature's bind pose
     uv = me.uv_layers.new(name="UVMap")
     uv.uv.foreach_set("vector", np.asarray(garment.uv, dtype=np.float32).ravel())
-    me.shade_smooth()
     return me
-
-
-def _add_group(obj, name: str, weights: np.ndarray) -> None:
-    """A vertex group from per-vertex weights (one add() per distinct float32 value)."""
-    group = obj.vertex_groups.new(name=name)
-    w = np.asarray(weights, dtype=np.float32)
-    idx = np.flatnonzero(w > 0)
-    if not len(idx):
-        return
-    order = idx[np.argsort(w[idx], kind="stable")]
-    vals = w[order]
-    bounds = np.flatnonzero(np.diff(vals)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(order)]])
-    ids = order.tolist()
-    for a, b in zip(starts.tolist(), ends.tolist()):
-        group.add(ids[a:b], float(vals[a]), "REPLACE")
 
 
 def build_garment_object(garment: Garment, rig: BodyRig, *, name: str | None = None,
@@ -144,15 +118,9 @@ def build_garment_object(garment: Garment, rig: BodyRig, *, name: str | None = N
     obj = bpy.data.objects.new(name, _garment_mesh(garment, name))
     collection.objects.link(obj)
     obj.parent = rig.armature  # both at identity, like the body mesh
-    W = np.asarray(garment.skin_weights)
-    for j in np.flatnonzero(W.max(axis=0) > 0):
-        _add_group(obj, JOINT_NAMES[j], W[:, j])
-    _add_group(obj, PIN_GROUP, garment.pin_weights)
-    mod = obj.modifiers.new("Armature", "ARMATURE")
-    mod.object = rig.armature
-    mod.use_vertex_groups = True
-    mod.use_bone_envelopes = False
-    mod.use_deform_preserve_volume = False
+    copy_skin_weights(obj, rig.model, None, np.asarray(garment.skin_weights))
+    add_vertex_group(obj, PIN_GROUP, garment.pin_weights)
+    add_armature_modifier(obj, rig.armature)
     obj["mayhem_garment"] = json.dumps(garment.spec.to_dict())
     obj["mayhem_person"] = rig.armature.name
     return obj
@@ -237,7 +205,7 @@ def dress(rig: BodyRig, garments: list[Garment], fabrics: list, settings: ClothS
         g = garments[i]
         fabric = fabrics[i] if isinstance(fabrics[i], Fabric) else get_fabric(fabrics[i])
         obj = build_garment_object(g, rig, collection=collection)
-        colliders = bpy.data.collections.new(f"{obj.name}_colliders")
+        colliders = bpy.data.collections.new(colliders_name(obj.name))
         colliders.objects.link(rig.mesh)
         for o in inner_objs:
             colliders.objects.link(o)
@@ -456,7 +424,7 @@ def simulate(dressed: list[DressedGarment], settings: ClothSettings, *, scene=No
                 dg.status = "retried" if dg.attempts else "simulated"
             except Exception as exc:
                 dg.reason = f"bake failed: {type(exc).__name__}: {exc}"
-                _fall_back(dg)
+                fall_back(dg)
                 check_only.append(dg)
         for dg in failed:
             if dg.attempts < 1:
@@ -464,19 +432,38 @@ def simulate(dressed: list[DressedGarment], settings: ClothSettings, *, scene=No
                 dg.quality = int(dg.quality * settings.retry_quality_factor)
                 next_pending.append(dg)
             else:
-                _fall_back(dg)
+                fall_back(dg)
                 check_only.append(dg)
         pending = next_pending
     for dg in pending:  # unreachable in practice: every round retries or retires a garment
         dg.reason = "unresolved after the retry rounds"
-        _fall_back(dg)
+        fall_back(dg)
     return [dg.outcome() for dg in dressed]
 
 
-def _fall_back(dg: DressedGarment) -> None:
-    """Remove the Cloth modifier: the garment is bound to the skin by its Armature modifier."""
+def fall_back(dg: DressedGarment, reason: str | None = None) -> None:
+    """Remove the Cloth modifier: the garment is bound to the skin by its Armature modifier.
+    `reason` replaces the garment's recorded reason when given."""
     mod = dg.cloth
     if mod is not None:
         dg.obj.modifiers.remove(mod)
     dg.status = "fallback"
+    if reason is not None:
+        dg.reason = reason
     dg.obj["mayhem_cloth_status"] = "fallback"
+
+
+def colliders_name(garment_object_name: str) -> str:
+    """The collection of a garment's colliders (its body, and inner garments for an outer one)."""
+    return f"{garment_object_name}_colliders"
+
+
+def remove_garment(obj) -> None:
+    """Delete a garment object with its mesh and its collider collection (the body stays)."""
+    colliders = bpy.data.collections.get(colliders_name(obj.name))
+    if colliders is not None:
+        bpy.data.collections.remove(colliders)
+    mesh = obj.data
+    bpy.data.objects.remove(obj)
+    if isinstance(mesh, bpy.types.Mesh) and mesh.users == 0:
+        bpy.data.meshes.remove(mesh)

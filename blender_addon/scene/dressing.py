@@ -39,7 +39,7 @@ from ..core.fabrics import FABRICS, SIM_START_FRAME, ClothSettings, sequence_fra
 from ..core.garments import DEFAULT_TARGET_VERTICES, BodyRest, Garment, GarmentSpec, make_outfit
 from ..core.outcome import rounded
 from .body import BodyRig, animate_body, evaluated_vertices
-from .cloth import DressedGarment, animate_with_preroll, dress, simulate
+from .cloth import animate_with_preroll, dress, fall_back, remove_garment, simulate
 from .fabric_materials import apply_material, fabric_material
 from .render import clothing_pass_index
 
@@ -217,14 +217,6 @@ def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDr
 
 
 # ---------------------------------------------------------------------------- dressing
-def _remove_objects(objects) -> None:
-    for obj in objects:
-        data = obj.data
-        bpy.data.objects.remove(obj)
-        if isinstance(data, bpy.types.Mesh) and data.users == 0:
-            bpy.data.meshes.remove(data)
-
-
 def dress_person(recipe: dict, person: dict, rig: BodyRig, model, motion: dict, settings: ClothSettings,
                  n_frames: int) -> PersonDressing:
     """Make the person's simulated outfit, key the body on the cloth timeline (pre-roll from the
@@ -250,7 +242,8 @@ def dress_person(recipe: dict, person: dict, rig: BodyRig, model, motion: dict, 
     except MayhemInputError as exc:
         raise _in_recipe_terms(recipe, person, exc) from None
     except Exception as exc:  # noqa: BLE001 - e.g. Blender refusing the mesh: the person goes undressed
-        _remove_objects([o for o in bpy.data.objects if o not in before])
+        for obj in [o for o in bpy.data.objects if o not in before]:
+            remove_garment(obj)
         for i, _ in made:
             dressing.records[i] = _dropped(garments[i], dressing.person_id, exc)
         return dressing
@@ -282,14 +275,6 @@ def paint_person(recipe: dict, person: dict, rig: BodyRig, model, material) -> P
     return dressing
 
 
-def _skin_bound(dg: DressedGarment, reason: str) -> None:
-    """Last resort when simulate itself failed: remove the cloth, keep the skin-bound garment."""
-    if dg.cloth is not None:
-        dg.obj.modifiers.remove(dg.cloth)
-    dg.status = "fallback"
-    dg.reason = reason
-
-
 def simulate_outfits(dressings: list[PersonDressing], settings: ClothSettings, n_frames: int, scene=None) -> float:
     """Simulate every dressed garment of the scene in one pass (scene.cloth.simulate: checks,
     retries, skin-bound fallback) and leave the scene's frame range on the sequence frames.
@@ -304,7 +289,7 @@ def simulate_outfits(dressings: list[PersonDressing], settings: ClothSettings, n
             outcomes = simulate(everything, settings, scene=scene)
         except Exception as exc:  # noqa: BLE001 - simulate falls back by itself; this guards the rest
             for dg in everything:
-                _skin_bound(dg, f"simulation failed: {type(exc).__name__}: {exc}")
+                fall_back(dg, f"simulation failed: {type(exc).__name__}: {exc}")
             outcomes = [dg.outcome() for dg in everything]
         by_object = {o["object"]: o for o in outcomes}
         for d in dressings:

@@ -33,6 +33,8 @@ from mathutils import Matrix
 from ..core.appearance import BALD, HAIR_STYLES, hair_albedo_rgb
 from ..core.errors import MayhemInputError
 from ..core.skeleton import JOINT_INDEX, PART_NAMES
+from .body import add_armature_modifier, copy_skin_weights
+from .mesh_arrays import triangle_mesh
 
 HEAD_BONE = "head"
 ROOT_MIN_HEAD_WEIGHT = 0.5
@@ -534,25 +536,6 @@ def parent_to_bone(obj, armature, bone_name: str) -> None:
     obj.matrix_parent_inverse = rest.inverted()
 
 
-def copy_skin_weights(obj, model, vertex_ids: np.ndarray, weights: np.ndarray | None = None) -> None:
-    """Vertex groups on obj: vertex i gets the body's weights of vertex_ids[i] (or `weights`)."""
-    from ..core.skeleton import JOINT_NAMES
-    w = model.weights[vertex_ids] if weights is None else weights
-    for j in np.flatnonzero(np.any(w > 0, axis=0)):
-        group = obj.vertex_groups.new(name=JOINT_NAMES[j])
-        col = w[:, j].astype(np.float32)
-        for value in np.unique(col[col > 0]):
-            group.add(np.flatnonzero(col == value).tolist(), float(value), "REPLACE")
-
-
-def add_armature_modifier(obj, armature) -> None:
-    mod = obj.modifiers.new("Armature", "ARMATURE")
-    mod.object = armature
-    mod.use_vertex_groups = True
-    mod.use_bone_envelopes = False
-    mod.use_deform_preserve_volume = False
-
-
 def hair_material(hair: dict, name: str):
     """Principled Hair BSDF (Chiang model, melanin parametrisation) from the recipe's numbers."""
     mat = bpy.data.materials.new(name)
@@ -603,16 +586,7 @@ def _scalp_shell(rig, geo: HeadGeometry, hair: dict, name: str, instance_id: int
     faces = geo.faces[geo.scalp_faces]
     used, inverse = np.unique(faces, return_inverse=True)
     co = geo.verts[used] + geo.normals[used] * SCALP_SHELL_OFFSET
-    me = bpy.data.meshes.new(name)
-    me.vertices.add(len(used))
-    me.vertices.foreach_set("co", co.astype(np.float32).ravel())
-    tris = inverse.reshape(-1, 3).astype(np.int32)
-    me.loops.add(tris.size)
-    me.polygons.add(len(tris))
-    me.loops.foreach_set("vertex_index", tris.ravel())
-    me.polygons.foreach_set("loop_start", np.arange(0, tris.size, 3, dtype=np.int32))
-    me.update(calc_edges=True)
-    me.shade_smooth()
+    me = triangle_mesh(name, co, inverse.reshape(-1, 3))
     obj = bpy.data.objects.new(name, me)
     for coll in rig.mesh.users_collection:
         coll.objects.link(obj)

@@ -18,8 +18,9 @@ import numpy as np
 from ..core.appearance import BAREFOOT, SHOE_KINDS
 from ..core.errors import MayhemInputError
 from ..core.skeleton import JOINT_INDEX
-from .hair import (RadialMap, _normalize, _require_model, add_armature_modifier, copy_skin_weights,
-                   part_mask, rest_vertices, sample_surface)
+from .body import add_armature_modifier, copy_skin_weights
+from .hair import RadialMap, _normalize, _require_model, part_mask, rest_vertices, sample_surface
+from .mesh_arrays import triangle_mesh
 
 SOLE_BELOW = 0.004      # the sole's underside is this far below the lowest foot vertex
 N_THETA, N_PHI = 40, 96  # mesh resolution of one shoe (latitude x longitude)
@@ -155,16 +156,8 @@ def add_shoes(rig, shoes: dict, instance_id: int) -> ShoeBuild:
     for side in ("left", "right"):
         verts, tris, sole_mask, enclosed, candidates = build_shoe_geometry(rig, shoes, side)
         name = f"{base}_shoe_{side}"
-        me = bpy.data.meshes.new(name)
-        me.vertices.add(len(verts))
-        me.vertices.foreach_set("co", verts.astype(np.float32).ravel())
-        me.loops.add(tris.size)
-        me.polygons.add(len(tris))
-        me.loops.foreach_set("vertex_index", tris.astype(np.int32).ravel())
-        me.polygons.foreach_set("loop_start", np.arange(0, tris.size, 3, dtype=np.int32))
+        me = triangle_mesh(name, verts, tris)
         me.polygons.foreach_set("material_index", sole_mask.astype(np.int32))
-        me.update(calc_edges=True)
-        me.shade_smooth()
         me.materials.append(upper)
         me.materials.append(sole)
         obj = bpy.data.objects.new(name, me)

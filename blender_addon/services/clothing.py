@@ -19,6 +19,7 @@ from ..core.errors import MayhemInputError
 from ..core.fabrics import FABRICS, ClothSettings, sample_look
 from ..core.garments import GARMENT_KINDS
 from ..core.recipe import AssetCache, person_params
+from ..scene.cloth import COLLISION_MODIFIER, remove_garment
 from ..scene.dressing import dress_person, outcome_records, simulate_outfits
 from .bodies import PROP_MOTION, rig_of
 from .motions import motion_info
@@ -56,15 +57,9 @@ def undress_body(target) -> int:
     rig = rig_of(target)
     removed = 0
     for obj in garment_objects(rig.armature):
-        colliders = bpy.data.collections.get(f"{obj.name}_colliders")
-        if colliders is not None:
-            bpy.data.collections.remove(colliders)
-        mesh = obj.data
-        bpy.data.objects.remove(obj)
-        if mesh is not None and mesh.users == 0:
-            bpy.data.meshes.remove(mesh)
+        remove_garment(obj)
         removed += 1
-    mod = rig.mesh.modifiers.get("Collision")
+    mod = rig.mesh.modifiers.get(COLLISION_MODIFIER)
     if mod is not None and mod.type == "COLLISION":
         rig.mesh.modifiers.remove(mod)
     if PROP_OUTFIT in rig.armature:

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -115,10 +116,7 @@ def write_garment_meshes(folder: Path, meshes: dict) -> None:
 
 def clothing_counts(records: list[dict]) -> dict:
     """{status: garments} of a sequence, for its dataset.json entry."""
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return dict(sorted(counts.items()))
+    return dict(sorted(Counter(r["status"] for r in records).items()))
 
 
 def _frame_progress(name: str, total: int, progress):

@@ -75,13 +75,13 @@ class MAYHEM_OT_dress_body(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from ..services.bodies import armature_of
+        from ..services.bodies import PROP_MOTION, armature_of
 
         arm = armature_of(context.active_object)
         if arm is None:
             cls.poll_message_set("Select a body made with Add Body")
             return False
-        if "mayhem_motion" not in arm:
+        if PROP_MOTION not in arm:
             cls.poll_message_set("Load a motion on the body first")
             return False
         return True
