@@ -144,14 +144,16 @@ def _spec(g: dict) -> GarmentSpec:
                        target_vertices=int(g.get("target_vertices", DEFAULT_TARGET_VERTICES)), name=garment_name(g))
 
 
-def _make_user_garment(g: dict, body_rest: BodyRest) -> Garment:
-    """A user garment (outfit manifest) fitted to this body, by the outfit loader."""
+def _make_user_garment(g: dict, body_rest: BodyRest, model=None, betas=None) -> Garment:
+    """A user garment (outfit manifest) fitted to this body, by the outfit loader. With the
+    person's model and betas, the body in the manifest's pose is the model's own (pose
+    correctives included), not `body_rest` re-posed by skinning."""
     try:
         from .outfit_import import load_user_garment
     except ImportError as exc:
         raise MayhemInputError(g.get("manifest"), "outfit.garments.source",
                                f"user outfits are not available ({exc})") from None
-    return load_user_garment(g, body_rest)
+    return load_user_garment(g, body_rest, model=model, betas=betas)
 
 
 def _record(person_id: int, g: dict, **values) -> dict:
@@ -173,7 +175,8 @@ def _in_recipe_terms(recipe: dict, person: dict, exc: MayhemInputError) -> Mayhe
     return MayhemInputError(recipe.get("name"), _field(person, exc.field or "garments"), exc.problem)
 
 
-def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDressing) -> list[tuple[int, Garment]]:
+def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDressing, model=None,
+                  betas=None) -> list[tuple[int, Garment]]:
     """[(recipe garment index, Garment)] for the person's outfit. A garment that cannot be made
     for a reason other than bad input is recorded as dropped."""
     garments = check_outfit(recipe, person)
@@ -200,7 +203,7 @@ def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDr
         if g.get("source") != "user":
             continue
         try:
-            made.append((i, _make_user_garment(g, body)))
+            made.append((i, _make_user_garment(g, body, model, betas)))
         except MayhemInputError as exc:
             raise _in_recipe_terms(recipe, person, exc) from None
         except Exception as exc:  # noqa: BLE001
@@ -226,7 +229,7 @@ def dress_person(recipe: dict, person: dict, rig: BodyRig, model, motion: dict, 
                               garments=person["outfit"]["garments"])
     offset = sequence_frame_offset(settings.preroll)
     body = BodyRest.from_model(model, rig.betas, reference=REFERENCE_POSE)
-    made = make_garments(recipe, person, body, dressing)
+    made = make_garments(recipe, person, body, dressing, model, rig.betas)
     garments = person["outfit"]["garments"]
     if not made:
         animate_body(rig, motion, frame_start=offset)
