@@ -58,15 +58,20 @@ def _uniform(rng, lo: float, hi: float) -> float:
     return round(float(rng.uniform(lo, hi)), 4)
 
 
+def garment_entry(kind: str, fabric: str, look: dict, *, looseness: float, length: float | None,
+                  sleeve: float | None, target_vertices: int) -> dict:
+    """A procedural garment as the recipe holds it (length/sleeve None: the kind's default)."""
+    return {"source": "procedural", "kind": kind, "name": kind, "looseness": looseness, "length": length,
+            "sleeve": sleeve, "target_vertices": int(target_vertices), "fabric": fabric, "look": look}
+
+
 def procedural_garment(rng, kind: str, config) -> dict:
     c = config.clothing
     fabric = _fabric(rng, kind, c.fabrics)
-    g = {"source": "procedural", "kind": kind, "name": kind,
-         "looseness": _uniform(rng, *c.looseness), "length": _uniform(rng, *LENGTH_RANGE[kind]),
-         "sleeve": _uniform(rng, *SLEEVE_RANGE[kind]) if kind in SLEEVE_RANGE else 0.0,
-         "target_vertices": int(c.garment_vertices), "fabric": fabric}
-    g["look"] = _look(rng, fabric, c.patterns)
-    return g
+    looseness, length = _uniform(rng, *c.looseness), _uniform(rng, *LENGTH_RANGE[kind])
+    sleeve = _uniform(rng, *SLEEVE_RANGE[kind]) if kind in SLEEVE_RANGE else 0.0
+    return garment_entry(kind, fabric, _look(rng, fabric, c.patterns), looseness=looseness, length=length,
+                         sleeve=sleeve, target_vertices=c.garment_vertices)
 
 
 def _user_outfit(rng, manifest: str, config, config_path) -> list[dict]:

@@ -19,6 +19,7 @@ from ..core.errors import MayhemInputError
 from ..core.fabrics import FABRICS, ClothSettings, sample_look
 from ..core.garments import GARMENT_KINDS
 from ..core.recipe import AssetCache, person_params
+from ..core.wardrobe import garment_entry
 from ..scene.cloth import COLLISION_MODIFIER, remove_garment
 from ..scene.dressing import dress_person, outcome_records, simulate_outfits
 from .bodies import PROP_MOTION, rig_of
@@ -41,9 +42,8 @@ def procedural_garments(kinds: list[str], fabrics: list[str], *, looseness: floa
             raise MayhemInputError(None, "outfit.kind", f"{kind!r} is not one of {GARMENT_KINDS}")
         if fabric not in FABRICS:
             raise MayhemInputError(None, "outfit.fabric", f"{fabric!r} is not one of {tuple(FABRICS)}")
-        garments.append({"source": "procedural", "kind": kind, "name": kind, "looseness": float(looseness),
-                         "length": None, "sleeve": None, "target_vertices": int(target_vertices),
-                         "fabric": fabric, "look": sample_look(rng, fabric)})
+        garments.append(garment_entry(kind, fabric, sample_look(rng, fabric), looseness=float(looseness),
+                                      length=None, sleeve=None, target_vertices=target_vertices))
     return garments
 
 
