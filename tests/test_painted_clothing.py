@@ -121,6 +121,7 @@ def test_body_cloth_uvs_are_metres(body):
 def _scene(bpy, model, paint: bool, out: Path):
     """The free body standing in the zero pose, seen from the front; renders one EXR with the
     combined pass and the clothing AOV. Returns (rgb (H,W,3), aov (H,W), material, rig)."""
+    from mayhem.scene import blender_compat as compat
     from mayhem.core.exr import read_exr
     from mayhem.scene.body import build_body
     from mayhem.scene.painted_clothing import CLOTHING_AOV, declare_clothing_aov, paint_outfit
@@ -137,8 +138,7 @@ def _scene(bpy, model, paint: bool, out: Path):
     scene.render.resolution_percentage = 100
     world = bpy.data.worlds.new("w")
     scene.world = world
-    world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Color"].default_value = (1, 1, 1, 1)
+    compat.enable_nodes(world).nodes["Background"].inputs["Color"].default_value = (1, 1, 1, 1)
     rig = build_body(model, None, name="person", pose_correctives=False)
     material = skin_material(0.3, seed=0)
     apply_skin(rig.mesh, material)
@@ -156,7 +156,7 @@ def _scene(bpy, model, paint: bool, out: Path):
     declare_clothing_aov(scene.view_layers[0])        # idempotent
     assert len(scene.view_layers[0].aovs) == 1
     fmt = scene.render.image_settings
-    fmt.file_format, fmt.color_depth, fmt.exr_codec = "OPEN_EXR_MULTILAYER", "32", "ZIP"
+    compat.set_exr_format(fmt, multilayer=True, codec="ZIP", color_depth="32")
     scene.render.filepath = str(out / ("painted.exr" if paint else "bare.exr"))
     bpy.ops.render.render(write_still=True)
     ch = read_exr(scene.render.filepath)

@@ -14,6 +14,11 @@ RNG = np.random.default_rng(7)
 QUAD = np.array([[0, 1, 2], [0, 2, 3]])
 
 
+def cross2(a, b):
+    """z of the cross product of 2D vectors (numpy 2 no longer takes 2D vectors in np.cross)."""
+    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+
+
 def rect(x0, y0, x1, y1):
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
 
@@ -73,7 +78,7 @@ def test_random_triangles_match_brute_force():
     w, h = 41, 29
     for _ in range(200):
         tri = RNG.uniform([-10, -10], [w + 10, h + 10], (3, 2))
-        if abs(np.cross(tri[1] - tri[0], tri[2] - tri[0])) < 1e-3:
+        if abs(cross2(tri[1] - tri[0], tri[2] - tri[0])) < 1e-3:
             continue
         got = rasterize_silhouette(tri, [[0, 1, 2]], w, h)
         np.testing.assert_array_equal(got, brute_force(tri, w, h))
@@ -82,7 +87,7 @@ def test_random_triangles_match_brute_force():
 def test_triangle_area_matches_pixel_count():
     for tri in ([[10.3, 5.7], [300.2, 40.1], [90.6, 170.9]], [[0, 0], [319, 0], [0, 179]]):
         tri = np.array(tri)
-        area = abs(np.cross(tri[1] - tri[0], tri[2] - tri[0])) / 2
+        area = abs(cross2(tri[1] - tri[0], tri[2] - tri[0])) / 2
         count = rasterize_silhouette(tri, [[0, 1, 2]], 320, 180).sum()
         assert abs(count - area) / area < 0.01, (count, area)
 
@@ -192,16 +197,14 @@ def test_matches_cycles_object_index_and_depth(tmp_path, fresh_blender):
     scene.camera = cam
     layer = scene.view_layers[0]
     layer.use_pass_z = layer.use_pass_object_index = True
-    scene.use_nodes = True
-    tree = scene.node_tree
-    rlayers = next(n for n in tree.nodes if n.bl_idname == "CompositorNodeRLayers")
-    node = tree.nodes.new("CompositorNodeOutputFile")
-    node.base_path = str(tmp_path) + "/"
-    node.format.file_format = "OPEN_EXR_MULTILAYER"
-    node.layer_slots.clear()
-    for name in ("Depth", "IndexOB"):
-        node.layer_slots.new(name)
-        tree.links.new(rlayers.outputs[name], node.inputs[name])
+    from mayhem.scene import blender_compat as compat
+
+    tree = compat.compositor_tree(scene)
+    tree.nodes.clear()
+    rlayers = tree.nodes.new("CompositorNodeRLayers")
+    node = compat.add_file_output(tree, {name: compat.render_layer_socket(rlayers, name)
+                                         for name in ("Depth", "IndexOB")})
+    compat.set_file_output_pattern(node, tmp_path, "####")
     bpy.ops.render.render(write_still=False)
     passes = exr.read_exr(tmp_path / "0001.exr")
 

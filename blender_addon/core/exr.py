@@ -4,12 +4,14 @@ Why: Blender's compositor writes depth and object-index passes as a multilayer E
 dataset's depth files are EXRs too. Reading and writing them here keeps values exact (no
 colour management) and works wherever numpy does, without OpenEXR bindings.
 
-Scope: single-part scanline files; channel types UINT, HALF, FLOAT; compressions NONE, RLE,
-ZIPS, ZIP (what Blender's File Output node writes by default). Tiled, deep, multi-part
-files and PIZ/PXR24/B44/DWA compression raise MayhemInputError naming the file.
+Scope: scanline files, single-part or multi-part (Blender 5.x's File Output node writes a
+multilayer EXR as one part per layer; the parts' channels are merged by name); channel types
+UINT, HALF, FLOAT; compressions NONE, RLE, ZIPS, ZIP (what Blender's File Output node writes by
+default). Tiled and deep files and PIZ/PXR24/B44/DWA compression raise MayhemInputError naming
+the file.
 
-Channel names as Blender 4.5 writes them (checked in tests/test_imageio.py):
-  * compositor File Output node, OPEN_EXR_MULTILAYER, inputs "Image", "Depth", "IndexOB":
+Channel names as Blender writes them (checked in tests/test_imageio.py on 4.5 and 5.x):
+  * compositor File Output node, multilayer EXR, inputs "Image", "Depth", "IndexOB":
     'Image.R', 'Image.G', 'Image.B', 'Image.A', 'Depth.V', 'IndexOB.V'
   * render output OPEN_EXR_MULTILAYER: 'ViewLayer.Combined.R', ..., 'ViewLayer.Depth.Z',
     'ViewLayer.IndexOB.X'
@@ -98,22 +100,27 @@ def _parse_channels(value: bytes) -> list[tuple[str, int, int, int]]:
 
 
 def read_exr_header(path) -> dict:
-    """Header attributes of a single-part scanline EXR: {name: decoded value or raw bytes}."""
-    header, _ = _read_header(Path(path), Path(path).read_bytes())
-    return header
+    """Header attributes of a scanline EXR's first part: {name: decoded value or raw bytes}."""
+    headers, _ = _read_headers(Path(path), Path(path).read_bytes())
+    return headers[0]
+
+
+def read_exr_headers(path) -> list[dict]:
+    """Header attributes of every part of a scanline EXR (one for a single-part file)."""
+    return _read_headers(Path(path), Path(path).read_bytes())[0]
 
 
 def _read_header(path: Path, buf: bytes) -> tuple[dict, int]:
-    if len(buf) < 8 or struct.unpack_from("<i", buf, 0)[0] != MAGIC:
-        raise MayhemInputError(path, None, "not an OpenEXR file (bad magic number)")
-    flags = struct.unpack_from("<I", buf, 4)[0]
-    if flags & _MULTIPART:
-        raise MayhemInputError(path, "parts", "multi-part EXR files are not supported; write single-part")
-    if flags & _DEEP:
-        raise MayhemInputError(path, "type", "deep EXR files are not supported")
-    if flags & _TILED:
-        raise MayhemInputError(path, "tiles", "tiled EXR files are not supported; write scanline images")
-    header, pos = {}, 8
+    """The one header of a single-part file and the position of its offset table."""
+    headers, pos = _read_headers(path, buf)
+    if len(headers) != 1:
+        raise MayhemInputError(path, "parts", f"expected a single-part EXR, found {len(headers)} parts")
+    return headers[0], pos
+
+
+def _parse_attributes(path: Path, buf: bytes, pos: int) -> tuple[dict, int]:
+    """One header's attributes from `pos` up to its terminating null byte (returned past it)."""
+    header = {}
     try:
         while buf[pos] != 0:
             name, pos = _cstr(buf, pos)
@@ -141,18 +148,69 @@ def _read_header(path: Path, buf: bytes) -> tuple[dict, int]:
     return header, pos + 1
 
 
-def read_exr(path) -> dict[str, np.ndarray]:
-    """Read every channel of a single-part scanline EXR as {name: (H, W) array}, top row first.
+def _read_headers(path: Path, buf: bytes) -> tuple[list[dict], int]:
+    """Every part's header and the position of the first offset table."""
+    if len(buf) < 8 or struct.unpack_from("<i", buf, 0)[0] != MAGIC:
+        raise MayhemInputError(path, None, "not an OpenEXR file (bad magic number)")
+    flags = struct.unpack_from("<I", buf, 4)[0]
+    if flags & _DEEP:
+        raise MayhemInputError(path, "type", "deep EXR files are not supported")
+    if flags & _TILED:
+        raise MayhemInputError(path, "tiles", "tiled EXR files are not supported; write scanline images")
+    pos = 8
+    if not flags & _MULTIPART:
+        header, pos = _parse_attributes(path, buf, pos)
+        return [header], pos
+    headers = []
+    try:
+        while buf[pos] != 0:  # multi-part: headers one after another, then an empty header
+            header, pos = _parse_attributes(path, buf, pos)
+            if header.get("type", "scanlineimage") != "scanlineimage":
+                raise MayhemInputError(path, "type", f"part {header.get('name', len(headers))!r} is "
+                                       f"{header['type']}; only scanline parts are supported")
+            headers.append(header)
+    except IndexError:
+        raise MayhemInputError(path, "header", "truncated or corrupt EXR header (no end of parts)") from None
+    if not headers:
+        raise MayhemInputError(path, "parts", "multi-part EXR with no parts")
+    return headers, pos + 1
 
-    HALF channels come back as float32 (lossless), FLOAT as float32, UINT as uint32.
+
+def read_exr(path) -> dict[str, np.ndarray]:
+    """Read every channel of a scanline EXR as {name: (H, W) array}, top row first.
+
+    HALF channels come back as float32 (lossless), FLOAT as float32, UINT as uint32. The
+    channels of all parts of a multi-part file are returned together.
     """
     path = Path(path)
     buf = path.read_bytes()
-    header, pos = _read_header(path, buf)
-    comp = _COMPRESSIONS.get(header["compression"], f"#{header['compression']}")
-    if comp not in _LINES_PER_BLOCK:
-        raise MayhemInputError(path, "compression",
-                               f"{comp} compression is not supported (use NONE, RLE, ZIPS or ZIP)")
+    headers, pos = _read_headers(path, buf)
+    multipart = len(headers) > 1 or bool(struct.unpack_from("<I", buf, 4)[0] & _MULTIPART)
+    tables = []
+    for header in headers:
+        comp = _COMPRESSIONS.get(header["compression"], f"#{header['compression']}")
+        if comp not in _LINES_PER_BLOCK:
+            raise MayhemInputError(path, "compression",
+                                   f"{comp} compression is not supported (use NONE, RLE, ZIPS or ZIP)")
+        x0, y0, x1, y1 = header["dataWindow"]
+        n_chunks = -(-(y1 - y0 + 1) // _LINES_PER_BLOCK[comp])
+        if pos + 8 * n_chunks > len(buf):
+            raise MayhemInputError(path, "offsets", "file ends inside the offset table (truncated?)")
+        tables.append(np.frombuffer(buf, "<u8", n_chunks, pos))
+        pos += 8 * n_chunks
+    out = {}
+    for part, (header, offsets) in enumerate(zip(headers, tables)):
+        channels = _read_part(path, buf, header, offsets, part if multipart else None)
+        clash = out.keys() & channels.keys()
+        if clash:
+            raise MayhemInputError(path, "channels", f"channel {sorted(clash)[0]!r} is in more than one part")
+        out.update(channels)
+    return out
+
+
+def _read_part(path: Path, buf: bytes, header: dict, offsets: np.ndarray, part: int | None) -> dict:
+    """Decode one part's chunks; `part` is its number in a multi-part file (chunks start with it)."""
+    comp = _COMPRESSIONS[header["compression"]]
     x0, y0, x1, y1 = header["dataWindow"]
     width, height = x1 - x0 + 1, y1 - y0 + 1
     chans = header["channels"]
@@ -164,21 +222,22 @@ def read_exr(path) -> dict[str, np.ndarray]:
     sizes = [_PIXEL_DTYPES[p].itemsize * width for _, p, _, _ in chans]
     line_bytes = sum(sizes)
     lpb = _LINES_PER_BLOCK[comp]
-    n_chunks = -(-height // lpb)
-    if pos + 8 * n_chunks > len(buf):
-        raise MayhemInputError(path, "offsets", "file ends inside the offset table (truncated?)")
-    offsets = np.frombuffer(buf, "<u8", n_chunks, pos)
+    prefix = 0 if part is None else 4
     out = {name: np.empty((height, width), _PIXEL_DTYPES[p]) for name, p, _, _ in chans}
     for off in offsets:
+        off = int(off)
         try:
-            y, size = struct.unpack_from("<ii", buf, int(off))
+            if part is not None and struct.unpack_from("<i", buf, off)[0] != part:
+                raise MayhemInputError(path, "offsets", f"a chunk of part {part} names another part")
+            y, size = struct.unpack_from("<ii", buf, off + prefix)
         except struct.error:
             raise MayhemInputError(path, "offsets", "chunk offset points outside the file (truncated?)") from None
         row = y - y0
         n_lines = min(lpb, height - row)
         if row < 0 or n_lines <= 0:
             raise MayhemInputError(path, "offsets", f"chunk has scanline y={y} outside the data window")
-        data = buf[int(off) + 8:int(off) + 8 + size]
+        start = off + prefix + 8
+        data = buf[start:start + size]
         expected = n_lines * line_bytes
         if len(data) != size:
             raise MayhemInputError(path, "offsets", "chunk runs past the end of the file (truncated?)")
@@ -194,10 +253,10 @@ def read_exr(path) -> dict[str, np.ndarray]:
         elif size != expected:
             raise MayhemInputError(path, "offsets", f"chunk at y={y} has {size} bytes, expected {expected}")
         block = np.frombuffer(data, np.uint8).reshape(n_lines, line_bytes)
-        start = 0
+        col = 0
         for (name, p, _, _), nbytes in zip(chans, sizes):
-            out[name][row:row + n_lines] = block[:, start:start + nbytes].copy().view(_PIXEL_DTYPES[p])
-            start += nbytes
+            out[name][row:row + n_lines] = block[:, col:col + nbytes].copy().view(_PIXEL_DTYPES[p])
+            col += nbytes
     return {name: a.astype(np.float32 if a.dtype.kind == "f" else np.uint32, copy=False)
             for name, a in out.items()}
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core import environment as cenv
 from ..core.errors import MayhemInputError
+from . import blender_compat as compat
 
 log = logging.getLogger("mayhem.environment")
 
@@ -68,7 +69,7 @@ def procedural_material(name: str, spec: dict):
     """A procedural material of a layout's kind (wood, plaster, tiles, paving, concrete, stone,
     grass, fabric, metal, soil) in world-space coordinates, with cut-away back faces."""
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.enable_nodes(mat)
     tree = mat.node_tree
     nodes, links = tree.nodes, tree.links
     nodes.clear()
@@ -168,9 +169,9 @@ def build_builtin(layout: dict, scene=None) -> list:
 
 # --------------------------------------------------------------------------- user files
 def _id_collections():
-    for name in dir(bpy.data):
-        coll = getattr(bpy.data, name, None)
-        if isinstance(coll, bpy.types.bpy_prop_collection) and name not in ("window_managers", "screens", "workspaces"):
+    """bpy.data's per-type ID collections, without the UI's (window managers, screens, workspaces)."""
+    for name, coll in compat.id_collections():
+        if name not in ("window_managers", "screens", "workspaces"):
             yield coll
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.errors import MayhemInputError
 from ..core.fabrics import PATTERNS
+from . import blender_compat as compat
 
 # Surface response per fabric: roughness, sheen weight, specular IOR level.
 SURFACE = {
@@ -86,7 +87,7 @@ def fabric_material(look: dict, fabric: str = "cotton", *, name: str = "mayhem_f
     """A new material for `look` (core.fabrics.sample_look) on a garment with metre UVs."""
     check_look(look, fabric)
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.enable_nodes(mat)
     nt = mat.node_tree
     nt.nodes.clear()
     g = NodeGraph(nt)

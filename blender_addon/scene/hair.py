@@ -35,6 +35,7 @@ from ..core.errors import MayhemInputError
 from ..core.skeleton import JOINT_INDEX, PART_NAMES
 from .body import add_armature_modifier, copy_skin_weights
 from .mesh_arrays import triangle_mesh
+from . import blender_compat as compat
 
 HEAD_BONE = "head"
 ROOT_MIN_HEAD_WEIGHT = 0.5
@@ -539,7 +540,7 @@ def parent_to_bone(obj, armature, bone_name: str) -> None:
 def hair_material(hair: dict, name: str):
     """Principled Hair BSDF (Chiang model, melanin parametrisation) from the recipe's numbers."""
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.enable_nodes(mat)
     nt = mat.node_tree
     nt.nodes.clear()
     out = nt.nodes.new("ShaderNodeOutputMaterial")
@@ -559,7 +560,7 @@ def hair_material(hair: dict, name: str):
 
 def scalp_material(hair: dict, name: str):
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.enable_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     rgb = hair_albedo_rgb(hair["melanin"], hair["melanin_redness"])
     bsdf.inputs["Base Color"].default_value = (*rgb.tolist(), 1.0)

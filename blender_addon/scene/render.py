@@ -27,6 +27,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import MayhemInputError
+from . import blender_compat as compat
 from .painted_clothing import CLOTHING_AOV, declare_clothing_aov
 
 log = logging.getLogger("mayhem.render")
@@ -185,7 +186,7 @@ def configure_cycles(scene, *, width: int, height: int, samples: int, adaptive_t
 
 
 def _pass_node(scene):
-    tree = scene.node_tree
+    tree = compat.compositor_tree(scene, create=False)
     node = tree.nodes.get(PASS_NODE_NAME) if tree else None
     if node is None:
         raise RuntimeError("configure_passes(scene, pass_dir) must run before rendering")
@@ -196,9 +197,9 @@ def configure_passes(scene, pass_dir) -> None:
     """Enable Z, object-index and painted-clothing (AOV) passes and route them to a per-frame
     float EXR in `pass_dir`.
 
-    Compositor: Render Layers.Image -> Composite (the RGB PNG); Render Layers.Depth/IndexOB/
-    clothing -> File Output (OPEN_EXR_MULTILAYER, 32-bit float, ZIP: lossless and readable by
-    core.exr).
+    Compositor: Render Layers.Image -> the compositor's result (the RGB PNG); Render Layers.
+    Depth/IndexOB/clothing -> File Output (multilayer EXR, 32-bit float, ZIP: lossless and
+    readable by core.exr). The node calls differ between Blender lines: scene.blender_compat.
     """
     vl = scene.view_layers[0]
     vl.use_pass_z = True
@@ -216,35 +217,25 @@ def configure_passes(scene, pass_dir) -> None:
     r.use_overwrite = True
     r.use_placeholder = False
 
-    scene.use_nodes = True
-    tree = scene.node_tree
+    tree = compat.compositor_tree(scene)
     tree.nodes.clear()
     rl = tree.nodes.new("CompositorNodeRLayers")
     rl.scene = scene
     rl.layer = vl.name
-    comp = tree.nodes.new("CompositorNodeComposite")
-    comp.use_alpha = False
-    out = tree.nodes.new("CompositorNodeOutputFile")
+    comp = compat.add_composite_output(tree, compat.render_layer_socket(rl, "Image"))
+    out = compat.add_file_output(tree, {
+        "Depth": compat.render_layer_socket(rl, "Depth"),
+        "IndexOB": compat.render_layer_socket(rl, "IndexOB"),
+        "Clothing": compat.render_layer_socket(rl, CLOTHING_AOV),
+    })
     out.name = out.label = PASS_NODE_NAME
-    fmt = out.format
-    fmt.file_format = "OPEN_EXR_MULTILAYER"
-    fmt.color_depth = "32"
-    fmt.exr_codec = "ZIP"
-    out.layer_slots.clear()
-    out.layer_slots.new("Depth")
-    out.layer_slots.new("IndexOB")
-    out.layer_slots.new("Clothing")
-    tree.links.new(rl.outputs["Image"], comp.inputs["Image"])
-    tree.links.new(rl.outputs["Depth"], out.inputs["Depth"])
-    tree.links.new(rl.outputs["IndexOB"], out.inputs["IndexOB"])
-    tree.links.new(rl.outputs[CLOTHING_AOV], out.inputs["Clothing"])
     rl.location, comp.location, out.location = (0, 0), (400, 100), (400, -150)
     set_pass_dir(scene, pass_dir)
 
 
 def set_pass_dir(scene, pass_dir) -> None:
     """Point the pass EXRs at `pass_dir`; files are named by frame number, ######.exr."""
-    _pass_node(scene).base_path = str(Path(pass_dir) / ("#" * FRAME_DIGITS))
+    compat.set_file_output_pattern(_pass_node(scene), pass_dir, "#" * FRAME_DIGITS)
 
 
 def _frame_file(pattern: str, frame: int, ext: str) -> Path:
@@ -322,7 +313,7 @@ def render_animation(scene, frame_start: int, frame_end: int, rgb_dir, pass_dir,
     out = []
     for frame in range(int(frame_start), int(frame_end) + 1):
         rgb = Path(scene.render.frame_path(frame=frame))
-        passes = _frame_file(_pass_node(scene).base_path, frame, ".exr")
+        passes = _frame_file(compat.file_output_pattern(_pass_node(scene)), frame, ".exr")
         missing = [str(p) for p in (rgb, passes) if not p.is_file()]
         if missing:
             raise RuntimeError(f"Blender did not write {missing} for frame {frame}")
@@ -353,8 +344,9 @@ def read_pass_layers(pass_path) -> FramePasses:
 
     channels = read_exr(pass_path)
     # 'Depth.V' from the File Output node; 'ViewLayer.Depth.Z' if a render-output EXR is given
+    # (whose object-index layer is 'IndexOB' on 4.x, 'Object Index' on 5.x)
     depth_key = next((k for k in channels if "Depth" in k.split(".")), None)
-    index_key = next((k for k in channels if "IndexOB" in k.split(".")), None)
+    index_key = next((k for k in channels if {"IndexOB", "Object Index"} & set(k.split("."))), None)
     if depth_key is None or index_key is None:
         raise MayhemInputError(pass_path, "Depth/IndexOB",
                                f"pass file lacks a Depth or IndexOB layer (channels: {sorted(channels)})")

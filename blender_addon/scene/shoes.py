@@ -21,6 +21,7 @@ from ..core.skeleton import JOINT_INDEX
 from .body import add_armature_modifier, copy_skin_weights
 from .hair import RadialMap, _normalize, _require_model, part_mask, rest_vertices, sample_surface
 from .mesh_arrays import triangle_mesh
+from . import blender_compat as compat
 
 SOLE_BELOW = 0.004      # the sole's underside is this far below the lowest foot vertex
 N_THETA, N_PHI = 40, 96  # mesh resolution of one shoe (latitude x longitude)
@@ -82,7 +83,7 @@ def _envelope_mesh(emap: RadialMap, margin: float):
 
 def _material(name: str, rgb, roughness: float):
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.enable_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*[float(c) for c in rgb], 1.0)
     bsdf.inputs["Roughness"].default_value = float(roughness)

@@ -14,6 +14,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import MayhemInputError
+from . import blender_compat as compat
 
 # Monk Skin Tone scale, MST 1..10 (sRGB hex, as published with the scale).
 MONK_SKIN_TONES_HEX = ("#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
@@ -70,7 +71,7 @@ def skin_material(tone: float, *, name: str = "mayhem_skin", albedo_texture: str
     noise_w = float(rng.uniform(0.0, 1000.0))
 
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.enable_nodes(mat)
     nt = mat.node_tree
     nt.nodes.clear()
     out = nt.nodes.new("ShaderNodeOutputMaterial")

@@ -13,6 +13,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import MayhemInputError
+from . import blender_compat as compat
 
 HDRI_SUFFIXES = (".exr", ".hdr")
 
@@ -94,7 +95,7 @@ def setup_hdri_world(scene, path, strength: float = 1.0, rotation_rad: float = 0
     if world is None:
         world = bpy.data.worlds.new("mayhem_world")
         scene.world = world
-    world.use_nodes = True
+    compat.enable_nodes(world)
     nodes = world.node_tree.nodes
     links = world.node_tree.links
     nodes.clear()
