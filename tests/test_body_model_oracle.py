@@ -7,7 +7,7 @@ import pytest
 from mayhem.core.body_model import BodyModel, load_body_model
 from mayhem.core.errors import MayhemInputError
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="torch is a test extra on Python 3.11 only (pyproject.toml)")
 smplx = pytest.importorskip("smplx")
 from smplx.lbs import lbs  # noqa: E402
 

@@ -1,0 +1,94 @@
+"""The extension zip passes Blender's own validator and installs and enables through bpy's
+extension API, in the Blender line the suite runs on; the manifest's version range admits it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(__import__("importlib").util.find_spec("bpy") is None, reason="needs bpy")
+
+# Runs in a fresh interpreter: installing registers the add-on's classes, which must not clash
+# with the source-tree add-on other tests register, and the user's own repositories stay untouched.
+_INSTALL = textwrap.dedent("""
+    import json, os, sys, tempfile
+    import bpy
+    zip_path, repo_dir = sys.argv[1], sys.argv[2]
+    repos = bpy.context.preferences.extensions.repos
+    repos.new(name="mayhem_ci", module="mayhem_ci", custom_directory=repo_dir, source="USER")
+    result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="mayhem_ci",
+                                                      enable_on_install=True)
+    enabled = "bl_ext.mayhem_ci.mayhem" in bpy.context.preferences.addons
+    operators = sorted(c for c in dir(bpy.types) if c.startswith("MAYHEM_OT_"))
+    has_assets = os.path.isfile(os.path.join(repo_dir, "mayhem", "assets", "bodies", "free_body.npz"))
+    print("RESULT " + json.dumps({"result": sorted(result), "enabled": enabled, "operators": operators,
+                                 "version": list(bpy.app.version), "assets": has_assets}))
+""")
+
+
+def _build(out: Path) -> Path:
+    res = subprocess.run([sys.executable, "-m", "headless.build_extension", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return Path(res.stdout.strip())
+
+
+def _blender_ext_cli() -> Path:
+    import bpy
+
+    return Path(bpy.utils.system_resource("SCRIPTS")) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+
+
+def test_manifest_range_admits_this_blender():
+    import bpy
+
+    manifest = tomllib.loads((ROOT / "blender_addon" / "blender_manifest.toml").read_text())
+    low = tuple(int(x) for x in manifest["blender_version_min"].split("."))
+    high = tuple(int(x) for x in manifest["blender_version_max"].split("."))
+    assert low <= tuple(bpy.app.version) < high  # blender_version_max is exclusive
+
+
+def test_zip_passes_blenders_validator(tmp_path):
+    zip_path = _build(tmp_path)
+    res = subprocess.run([sys.executable, str(_blender_ext_cli()), "validate", str(zip_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Success" in res.stdout, res.stdout
+
+
+def test_zip_installs_and_enables(tmp_path):
+    zip_path = _build(tmp_path / "dist")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    res = subprocess.run([sys.executable, "-c", _INSTALL, str(zip_path), str(repo)],
+                         capture_output=True, text=True, timeout=300)
+    line = next((x for x in res.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line is not None, res.stdout[-2000:] + res.stderr[-2000:]
+    got = json.loads(line[len("RESULT "):])
+    assert got["result"] == ["FINISHED"] and got["enabled"], got
+    assert {"MAYHEM_OT_add_body", "MAYHEM_OT_render_dataset", "MAYHEM_OT_dress_body"} <= set(got["operators"])
+    assert got["assets"], "the installed extension lacks its free body"
+
+
+def test_validator_rejects_a_broken_manifest(tmp_path):
+    """The validator check above can fail: a manifest without its id is refused."""
+    import zipfile
+
+    good = zipfile.ZipFile(_build(tmp_path / "dist"))
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name in good.namelist():
+            data = good.read(name)
+            if name == "blender_manifest.toml":
+                data = b"\n".join(x for x in data.splitlines() if not x.startswith(b"id ="))
+            zf.writestr(name, data)
+    res = subprocess.run([sys.executable, str(_blender_ext_cli()), "validate", str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "id" in (res.stdout + res.stderr)
