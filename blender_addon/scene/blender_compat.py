@@ -1,13 +1,16 @@
 """Every difference between the Blender lines Mayhem supports, named, in one place.
 
-Mayhem runs on Blender 4.5 LTS and on Blender 5.x (5.2 LTS, 5.3). Code elsewhere never asks
-which Blender it runs in: it calls the functions here, and each function says which change of
-Blender's it bridges. When a line is dropped, its branches go and the names stay.
+Mayhem runs on Blender 4.5 LTS and on Blender 5.x (5.0 to 5.3; 5.2 LTS is the default). Code
+elsewhere never asks which Blender it runs in: it calls the functions here, and each function
+says which change of Blender's it bridges. When a line is dropped, its branches go and the names stay.
 
 The differences (each checked against both bpy wheels in tests):
 
 * COMPOSITOR_AS_NODE_GROUP (5.0): the compositor is a node group assigned to
   ``scene.compositing_node_group``; ``scene.node_tree`` and ``scene.use_nodes`` are gone.
+* COMPOSITOR_EFFECTS (5.3): the compositor is a stack of effects, ``scene.compositor_effects``,
+  each with a node group; ``scene.compositing_node_group`` (the active effect's group) is
+  deprecated. Mayhem's passes are the active effect's group.
 * GROUP_OUTPUT_IS_COMPOSITE (5.0): the Composite node is gone; the compositor's result is the
   node group's first colour output (a Group Output node).
 * FILE_OUTPUT_ITEMS (5.0): the File Output node has ``directory`` + ``file_name`` and one
@@ -35,6 +38,7 @@ BLENDER_VERSION = tuple(bpy.app.version)
 IS_5X = BLENDER_VERSION >= (5, 0, 0)
 
 COMPOSITOR_AS_NODE_GROUP = IS_5X
+COMPOSITOR_EFFECTS = BLENDER_VERSION >= (5, 3, 0)
 GROUP_OUTPUT_IS_COMPOSITE = IS_5X
 FILE_OUTPUT_ITEMS = IS_5X
 MEDIA_TYPE = IS_5X
@@ -57,6 +61,15 @@ def compositor_tree(scene, *, create: bool = True):
     On 5.x a copied scene shares its source's node group: with `create`, a shared group is
     replaced by a new one, so editing this scene's compositor leaves the other scene's alone.
     """
+    if COMPOSITOR_EFFECTS:
+        effect = scene.compositor_effects.active
+        tree = effect.node_group if effect is not None else None
+        if create and (tree is None or tree.users > 1):
+            tree = bpy.data.node_groups.new(f"{scene.name} compositor", "CompositorNodeTree")
+            if effect is None:
+                effect = scene.compositor_effects.new(name="Mayhem")
+            effect.node_group = tree
+        return tree
     if COMPOSITOR_AS_NODE_GROUP:
         tree = scene.compositing_node_group
         if create and (tree is None or tree.users > 1):
