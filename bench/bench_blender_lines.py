@@ -135,7 +135,7 @@ def main(argv=None) -> int:
           f"--repeats {args.repeats}` (A = bpy {va}, B = bpy {vb})\n")
     print(f"| per rendered frame | bpy {va} | bpy {vb} | ratio {vb} / {va} |")
     print("| --- | --- | --- | --- |")
-    for key, label in (("render_s", "Cycles render"), ("cloth_s", "cloth simulation"), ("build_s", "scene build")):
+    for key, label in (("render_s", "Cycles render"), ("cloth_s", "cloth simulation"), ("build_s", "scene build (cloth included)")):
         ma = statistics.median(per_frame(r, key) for r in runs["a"])
         mb = statistics.median(per_frame(r, key) for r in runs["b"])
         ratio = f"**{mb / ma:.2f}**" if ma > 0 else "-"
