@@ -38,7 +38,7 @@ def test_manifest_has_the_required_fields():
     assert data["schema_version"] == "1.0.0"
     assert data["id"] == "mayhem" and data["name"] == "Mayhem" and data["type"] == "add-on"
     assert data["version"] == mayhem.__version__ == "0.1.0"
-    assert data["blender_version_min"] == "4.2.0"
+    assert (data["blender_version_min"], data["blender_version_max"]) == ("4.5.0", "5.4.0")  # tested lines
     assert data["license"] == ["SPDX:Apache-2.0"]
     assert data["maintainer"].strip()
     tagline = data["tagline"]

@@ -438,14 +438,13 @@ def _grey_sphere_brightness(bpy, hdri, strength):
     4 sides (48 x 48 px, 8 samples)."""
     import mathutils
 
-    from mayhem.scene import world
+    from mayhem.scene import blender_compat as compat, world
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     bpy.ops.mesh.primitive_uv_sphere_add(radius=0.5, location=(0, 0, 0.5))
     mat = bpy.data.materials.new("grey")
-    mat.use_nodes = True
-    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf = compat.enable_nodes(mat).nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (0.5, 0.5, 0.5, 1)
     bsdf.inputs["Roughness"].default_value = 1.0
     bpy.context.object.data.materials.append(mat)
