@@ -147,6 +147,8 @@ def test_blow_up_falls_back_to_the_skin(fresh_blender, model, outfit):
 
 def test_fabric_patterns_render(fresh_blender):
     """Each pattern renders on metre UVs; patterned looks vary across the image, solid barely."""
+    from mayhem.scene import blender_compat as compat
+
     scene = bpy.context.scene
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
@@ -155,8 +157,7 @@ def test_fabric_patterns_render(fresh_blender):
     scene.render.resolution_x, scene.render.resolution_y = 64, 64
     world = bpy.data.worlds.new("w")
     scene.world = world
-    world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Color"].default_value = (1, 1, 1, 1)
+    compat.enable_nodes(world).nodes["Background"].inputs["Color"].default_value = (1, 1, 1, 1)
     s = 0.15
     me = bpy.data.meshes.new("swatch")
     me.from_pydata([(-s, -s, 0), (s, -s, 0), (s, s, 0), (-s, s, 0)], [], [(0, 1, 2, 3)])

@@ -62,7 +62,7 @@ def test_recipe_outfits_are_deterministic_and_leave_other_draws_alone():
     config = config_from_dict({"people": {"count": [3, 3]}, "frames": 4})
     a, b = sample_recipe(config, 5), sample_recipe(config, 5)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-    assert a["clothing"] == {"preroll": 30, "settle": 5, "quality": 5, "collision_quality": 3, "export_meshes": False}
+    assert a["clothing"] == {"preroll": 30, "settle": 5, "quality": 7, "collision_quality": 3, "export_meshes": False}
     assert all("outfit" in p for p in a["people"])
     # The clothing stream is separate: turning clothing off changes nothing else in the recipe.
     bare = sample_recipe(config_from_dict({"people": {"count": [3, 3]}, "frames": 4,

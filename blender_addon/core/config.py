@@ -146,7 +146,7 @@ class ClothingConfig:
     garment_vertices: int = _f(3000, "target vertices per simulated garment (cloth cost grows linearly with it)", minimum=200, maximum=20000)
     preroll_frames: int = _f(30, "simulated frames before the sequence, in which the body moves from the garments' rest pose into the first frame's pose", minimum=2, maximum=1000)
     settle_frames: int = _f(5, "of the pre-roll frames, the first ones held in the rest pose so the cloth settles", minimum=0, maximum=999)
-    quality: int = _f(5, "cloth solver steps per frame (stiff fabrics use at least their own minimum; a failed check retries with twice as many)", minimum=1, maximum=80)
+    quality: int = _f(7, "cloth solver steps per frame (stiff fabrics use at least their own minimum; a failed check retries with twice as many)", minimum=1, maximum=80)
     collision_quality: int = _f(3, "cloth collision steps per solver step", minimum=1, maximum=20)
     export_meshes: bool = _f(False, "also write every simulated garment's vertices per frame (garments/*.npz, see docs/format.md)")
 

@@ -6,7 +6,7 @@ are made from these numbers when the scene is built (core.garments, scene/dressi
 
 Recipe layout (see docs/format.md):
 
-    recipe["clothing"] = {"preroll": 30, "settle": 5, "quality": 5, "collision_quality": 3,
+    recipe["clothing"] = {"preroll": 30, "settle": 5, "quality": 7, "collision_quality": 3,
                           "export_meshes": false}
     person["outfit"] = {"mode": "simulated" | "texture" | "none", "garments": [garment, ...]}
     garment = {"source": "procedural", "kind", "name", "looseness", "length", "sleeve",

@@ -67,7 +67,7 @@ def undress_body(target) -> int:
     return removed
 
 
-def dress_body(target, garments: list[dict], *, preroll: int = 30, settle: int = 5, quality: int = 5,
+def dress_body(target, garments: list[dict], *, preroll: int = 30, settle: int = 5, quality: int = 7,
                collision_quality: int = 3, scene=None) -> list[dict]:
     """Put `garments` (recipe garment entries, e.g. from procedural_garments) on a body that has
     a motion, simulate and bake them; returns one outcome record per garment."""

@@ -102,7 +102,7 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
     preroll: IntProperty(name="Pre-roll", default=30, min=2, max=1000,
                          description="Frames in which the body moves from the garments' rest pose into the motion's "
                                      "first pose; the motion moves to start after them")
-    cloth_quality: IntProperty(name="Quality", default=5, min=1, max=80, description="Cloth solver steps per frame")
+    cloth_quality: IntProperty(name="Quality", default=7, min=1, max=80, description="Cloth solver steps per frame")
     look_seed: IntProperty(name="Look Seed", default=0, min=0, description="Draws the fabric pattern and colours")
 
     def outfit_kinds(self) -> tuple[list[str], list[str]]:
