@@ -45,6 +45,7 @@ FPS = 30.0
 NUM_BETAS = 16          # AMASS SMPL-X files carry 16 betas; all zero = the rig's own shape
 KNEE_MIN = math.radians(2.0)   # least local knee flexion (relative to the rest pose) the IK uses
 REACH = 0.995           # legs are solved to at most this fraction of their reach at KNEE_MIN
+NOISE_FLOOR = 1e-12     # rad or m: a stored value below this is rounding noise around zero
 _EYE = np.eye(3)
 _B = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # Rx(+90°): Y up -> Z up
 _MIRROR = np.diag([-1.0, 1.0, 1.0])   # sagittal mirror (left <-> right)
@@ -450,8 +451,13 @@ class MotionBuilder:
         aa = matrix_to_axis_angle(self.local).reshape(n, NUM_JOINTS * 3)
         go = matrix_to_axis_angle(r_pelvis)
         # Stored through float32 (as mocap files are): keeps files stable across platforms
-        # whose transcendental functions differ in the last bits.
-        q = lambda x: np.asarray(x, dtype=np.float32).astype(np.float64)  # noqa: E731
+        # whose transcendental functions differ in the last bits. Values that are zero up to
+        # rounding noise (|x| < 1e-12: the pelvis of a clip that never moves sideways) are
+        # stored as 0: relative rounding cannot steady them, and the noise's sign and size
+        # follow the CPU's SIMD kernels (AVX-512 and AVX2 machines gave +-6.9e-18 and 0).
+        def q(x):
+            x = np.asarray(x, dtype=np.float32).astype(np.float64)
+            return np.where((x != 0.0) & (np.abs(x) < NOISE_FLOOR), 0.0, x)
         return MotionClip(
             global_orient=q(go), body_pose=q(aa[:, 3:66]), jaw_pose=q(aa[:, 66:69]),
             leye_pose=q(aa[:, 69:72]), reye_pose=q(aa[:, 72:75]),
