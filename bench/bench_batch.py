@@ -23,7 +23,6 @@ shared with other jobs: the load average is printed next to each figure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics

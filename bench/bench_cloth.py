@@ -27,9 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
-
 import bpy  # noqa: E402
+import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 
 from mayhem.core import fabrics as FB  # noqa: E402
 from mayhem.core import garments as G  # noqa: E402

@@ -27,16 +27,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
-from smplx_files import write_smplx_npz  # noqa: E402
-
 import bpy  # noqa: E402
+import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 from mathutils import Quaternion, Vector  # noqa: E402
+from smplx_files import write_smplx_npz  # noqa: E402
 
 from mayhem.core.body_model import NUM_POSE_BASIS, load_body_model  # noqa: E402
 from mayhem.core.skeleton import JOINT_NAMES  # noqa: E402
-from mayhem.scene.body import (ROOT_BONE, animate_body, build_body, corrective_key_name,  # noqa: E402
-                               evaluated_vertices, full_pose)
+from mayhem.scene.body import ROOT_BONE, animate_body, build_body, corrective_key_name, evaluated_vertices, full_pose  # noqa: E402
 
 
 def random_clip(n_frames: int, seed: int = 0) -> dict:
@@ -64,7 +62,6 @@ def reference_import(rig, params: dict, frame_start: int = 0) -> None:
     root = arm.pose.bones[ROOT_BONE]
     key_blocks = rig.mesh.data.shape_keys.key_blocks
     correctives = [key_blocks[corrective_key_name(k)] for k in range(NUM_POSE_BASIS)]
-    eye = np.eye(3)
     for f in range(pose.shape[0]):
         frame = frame_start + f
         root.location = transl[f]

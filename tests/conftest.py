@@ -1,4 +1,12 @@
-"""Shared fixtures: make `mayhem` importable from a source checkout, synthetic model files."""
+"""Shared fixtures: make `mayhem` importable from a source checkout, synthetic model files.
+
+Layout and markers: tests/core/ holds the numpy-core tests (marker `core`, no bpy import:
+`pytest -m core` runs them alone in seconds); tests/blender/ the tests of the Blender layer
+(`bpy`); tests/e2e/ whole jobs through the batch driver, the CLI or an installed extension
+(`bpy`, `render`, `slow`). Other test modules may add `render` or `slow` themselves. Every
+test marked `bpy` starts from Blender's factory settings (an empty file), so no test sees
+another test's scene.
+"""
 from __future__ import annotations
 
 import importlib.util
@@ -54,12 +62,32 @@ def free_body_rest(free_body_model):
 
 
 @pytest.fixture
-def fresh_blender():
-    """bpy after a factory reset to an empty file, so no test sees another test's scene."""
-    import bpy
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+def fresh_blender(request):
+    """bpy after a factory reset to an empty file, so no test sees another test's scene (done
+    by _factory_reset_for_bpy_tests for tests marked `bpy`)."""
+    bpy = pytest.importorskip("bpy")
+    if request.node.get_closest_marker("bpy") is None:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
     return bpy
+
+
+FOLDER_MARKERS = {"core": ("core",), "blender": ("bpy",), "e2e": ("bpy", "render", "slow")}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in FOLDER_MARKERS.get(Path(str(item.fspath)).parent.name, ()):
+            item.add_marker(name)
+
+
+@pytest.fixture(autouse=True)
+def _factory_reset_for_bpy_tests(request):
+    """Blender back to factory settings before each `bpy` test (module-scoped fixtures that
+    built and rendered a scene have already collected what they need)."""
+    if request.node.get_closest_marker("bpy") is not None:
+        bpy = pytest.importorskip("bpy")
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield
 
 
 _SESSION = {}

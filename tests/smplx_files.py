@@ -20,7 +20,7 @@ def smplx_model_arrays(n_vertices: int = SMPLX_NUM_VERTICES, shape_columns: int 
     v_template = rng.normal(scale=0.3, size=(V, 3))
     faces = rng.integers(0, V, (SMPLX_NUM_FACES, 3)).astype(np.uint32)
     weights = np.zeros((V, NUM_JOINTS))
-    for k in range(4):
+    for _ in range(4):
         weights[np.arange(V), rng.integers(0, NUM_JOINTS, V)] += rng.random(V)
     weights /= weights.sum(1, keepdims=True)
     J_regressor = np.zeros((NUM_JOINTS, V))

@@ -712,7 +712,7 @@ def t_pose_rotations(J: np.ndarray, tips: dict, log) -> np.ndarray:
             child = J[JI[f"{side}_thumb{k + 1}"]] if k < 3 else tips[(side, "thumb")]
             apply(nm, rot_between(cur_dir(nm, child), d1))
         # legs
-        hip, ank = J[JI[f"{side}_hip"]], J[JI[f"{side}_ankle"]]
+        ank = J[JI[f"{side}_ankle"]]
         d = cur_dir(f"{side}_hip", ank)
         stance = np.array([sx * 0.035, -1.0, d[2] / max(-d[1], 1e-6)])  # keep sagittal lean
         apply(f"{side}_hip", rot_between(d, stance))
@@ -800,7 +800,6 @@ def fit_joint_regressor(v_mean, j_mean, shapedirs, jdirs, betas, weights, eye_l,
 def joint_part(name: str) -> str:
     side = name.split("_")[0] if name.startswith(("left_", "right_")) else ""
     rest = name[len(side) + 1:] if side else name
-    S = side.capitalize() if side else ""
     table = {"hip": "UpLeg", "knee": "Leg", "ankle": "Foot", "foot": "ToeBase",
              "collar": "Shoulder", "shoulder": "Arm", "elbow": "ForeArm", "wrist": "Hand",
              "eye_smplhf": "Eye"}

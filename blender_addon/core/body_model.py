@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +61,7 @@ class BodyModel:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path, gender: str | None = None) -> "BodyModel":
+    def load(cls, path, gender: str | None = None) -> BodyModel:
         """Load an SMPL-X .npz (or a .pkl that unpickles without chumpy)."""
         return load_body_model(path, gender=gender)
 
@@ -307,8 +306,9 @@ def _read_model_file(path: Path) -> dict:
         raise
     except (pickle.UnpicklingError, ModuleNotFoundError, AttributeError) as exc:
         raise MayhemInputError(path, None, f"cannot load model pickle: {exc}") from None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise MayhemInputError(path, None, f"not a readable SMPL-X .npz/.pkl model file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001  a damaged archive or .npy header fails in many ways
+        raise MayhemInputError(path, None, f"not a readable SMPL-X .npz/.pkl model file "
+                               f"({type(exc).__name__}: {exc})") from None
 
 
 def _dense(value):
@@ -321,14 +321,22 @@ def _require(data: dict, path: Path, key: str, ndim: int) -> np.ndarray:
     arr = _dense(data[key])
     if arr.ndim != ndim:
         raise MayhemInputError(path, key, f"expected {ndim} dimensions, got shape {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise MayhemInputError(path, key, f"dtype {arr.dtype}, expected numbers")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise MayhemInputError(path, key, "contains NaN or inf")
     return arr
 
 
-def _as_text(value) -> str:
-    value = np.asarray(value).item() if isinstance(value, np.ndarray) else value
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _as_text(value, path: Path, key: str) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size != 1 or value.dtype.kind not in "SU":
+            raise MayhemInputError(path, key, f"expected a string, got dtype {value.dtype} shape {value.shape}")
+        value = value.item()
+    try:
+        return value.decode() if isinstance(value, bytes) else str(value)
+    except UnicodeDecodeError:
+        raise MayhemInputError(path, key, f"{value!r} is not UTF-8 text") from None
 
 
 def load_body_model(path, gender: str | None = None) -> BodyModel:
@@ -344,7 +352,7 @@ def load_body_model(path, gender: str | None = None) -> BodyModel:
     if v_template.shape[1] != 3:
         raise MayhemInputError(path, "v_template", f"expected shape (V, 3), got {v_template.shape}")
     faces = _require(data, path, "f", 2).astype(np.int64)
-    if faces.shape[1] != 3 or faces.min() < 0 or faces.max() >= V:
+    if faces.shape[1] != 3 or faces.size == 0 or faces.min() < 0 or faces.max() >= V:
         raise MayhemInputError(path, "f", f"expected (F, 3) vertex indices below {V}")
     J_regressor = _require(data, path, "J_regressor", 2).astype(np.float64)
     if J_regressor.shape != (NUM_JOINTS, V):
@@ -362,6 +370,8 @@ def load_body_model(path, gender: str | None = None) -> BodyModel:
     shapedirs = _dense(data.get("shapedirs", np.zeros((V, 3, 0))))
     if "shapedirs" not in data:
         raise MayhemInputError(path, "shapedirs", "missing key")
+    if shapedirs.dtype.kind not in "biuf":
+        raise MayhemInputError(path, "shapedirs", f"dtype {shapedirs.dtype}, expected numbers")
     shapedirs = np.asarray(shapedirs, dtype=np.float64)
     if shapedirs.ndim == 2:
         shapedirs = shapedirs[:, :, None]
@@ -383,19 +393,19 @@ def load_body_model(path, gender: str | None = None) -> BodyModel:
     def hand(key, shape_):
         if key not in data:
             return np.eye(45) if shape_ == (45, 45) else np.zeros(45)
-        arr = _dense(data[key]).astype(np.float64)
+        arr = _require(data, path, key, len(shape_)).astype(np.float64)
         if arr.shape[-1] != 45:
             raise MayhemInputError(path, key, f"expected 45 columns, got shape {arr.shape}")
         return arr
 
-    file_gender = _as_text(data["gender"]) if "gender" in data else None
+    file_gender = _as_text(data["gender"], path, "gender") if "gender" in data else None
     if gender is None:
         stem = path.stem.lower()
         gender = file_gender or ("female" if "female" in stem else "male" if "male" in stem else "neutral")
     extras = {k: _dense(data[k]) for k in ("vt", "ft", "part_labels", "part_names", "lmk_faces_idx",
                                            "lmk_bary_coords", "dynamic_lmk_faces_idx",
                                            "dynamic_lmk_bary_coords") if k in data}
-    model_id = _as_text(data["model_id"]) if "model_id" in data else path.stem
+    model_id = _as_text(data["model_id"], path, "model_id") if "model_id" in data else path.stem
     return BodyModel(
         path=str(path), model_id=model_id, gender=gender.lower(), v_template=v_template, faces=faces,
         shapedirs=shape, exprdirs=expr, posedirs=posedirs, J_regressor=J_regressor, weights=weights,

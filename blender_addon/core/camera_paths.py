@@ -37,8 +37,8 @@ core.labels.camera_per_frame reads both kinds.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -508,6 +508,21 @@ def _fallback_rig(cfg, bodies, F, fps, W, H, sensor_w, base: _Draw) -> _Rig:
     return _make_rig(cfg, draw, "static", False, False, bodies, F, fps, W, H, sensor_w)
 
 
+@dataclass(frozen=True)
+class _Framing:
+    """One framed camera path: the rig, its distance and per-frame path, and how it was found
+    (status ok | widened | static_fallback | failed, with the distance's widen factor)."""
+
+    rig: object
+    distance: float
+    eyes: np.ndarray
+    world_to_cam: np.ndarray
+    record: dict
+    in_view: list
+    status: str
+    widen_factor: float
+
+
 def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int, fps: float, rng,
                   person_ids: list[int] | None = None) -> dict:
     """The recipe's camera dict for one sequence (see the module docstring).
@@ -542,7 +557,7 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
     first = None
     result = None
     attempts = 0
-    for attempts in range(1, int(cfg.framing_attempts) + 1):
+    for attempts in range(1, int(cfg.framing_attempts) + 1):  # noqa: B007  (reported after the loop)
         draw = _draw(cfg, rng, bodies, closeup, P, min_people)
         rig = _make_rig(cfg, draw, motion, closeup, shake, bodies, F, fps, W, H, sensor_w)
         spec.required = draw.anchor if (closeup or motion == "follow") else None
@@ -551,7 +566,7 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
         ok, reason, in_view = check_framing(eyes, M, rig.K, W, H, bodies, spec)
         first = first or (rig, d, reason)
         if ok:
-            result = (rig, d, eyes, M, record, in_view, "ok", 1.0)
+            result = _Framing(rig, d, eyes, M, record, in_view, "ok", 1.0)
             break
     if result is None:  # widen the first draw, then a static wide shot of everyone
         rig, d0, _ = first
@@ -561,7 +576,7 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
             eyes, M, record = _path(rig, d0 * factor, fps)
             ok, _, in_view = check_framing(eyes, M, rig.K, W, H, bodies, spec)
             if ok:
-                result = (rig, d0 * factor, eyes, M, record, in_view, "widened", factor)
+                result = _Framing(rig, d0 * factor, eyes, M, record, in_view, "widened", factor)
                 break
     if result is None:
         rig = _fallback_rig(cfg, bodies, F, fps, W, H, sensor_w, first[0].draw)
@@ -572,10 +587,11 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
             eyes, M, record = _path(rig, d0 * factor, fps)
             ok, _, in_view = check_framing(eyes, M, rig.K, W, H, bodies, spec)
             if ok or step == MAX_WIDEN_STEPS:
-                result = (rig, d0 * factor, eyes, M, record, in_view, "static_fallback" if ok else "failed", factor)
+                result = _Framing(rig, d0 * factor, eyes, M, record, in_view, "static_fallback" if ok else "failed", factor)
                 break
 
-    rig, d, eyes, M, record, in_view, status, factor = result
+    rig, d, M, record, in_view, status, factor = (result.rig, result.distance, result.world_to_cam, result.record,
+                                                  result.in_view, result.status, result.widen_factor)
     dr = rig.draw
     T0 = rig.targets[0]
     eye0 = np.array([T0[0] + d * rig.direction[0], T0[1] + d * rig.direction[1], _camera_height(rig, d)])

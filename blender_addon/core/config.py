@@ -13,7 +13,14 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Each list of choices comes from the module that owns it (one place to add a hair style, a
+# garment kind or a fabric).
+from .appearance import HAIR_COLOURS, HAIR_STYLES, SHOE_KINDS
+from .camera_paths import MOTION_TYPES
 from .errors import MayhemInputError
+from .fabrics import FABRICS, PATTERNS
+from .garments import BOTTOM_KINDS, TOP_KINDS
+from .skeleton import GENDERS
 
 Range = list  # [min, max] of numbers; a single number in YAML means [x, x]
 
@@ -32,7 +39,7 @@ def _f(default, doc, **kw):
 @dataclass
 class BodyConfig:
     model: str = _f("free", "'free' (bundled free body), an SMPL-X .npz/.pkl file, or a folder with SMPLX_{NEUTRAL,FEMALE,MALE}.npz")
-    genders: list = _f(["neutral"], "genders drawn uniformly per person", choices=("neutral", "female", "male"))
+    genders: list = _f(["neutral"], "genders drawn uniformly per person", choices=GENDERS)
     num_betas: int = _f(10, "shape coefficients drawn per person", minimum=0, maximum=300)
     betas_std: float = _f(1.0, "standard deviation of the drawn betas", minimum=0.0, maximum=5.0)
     skin_tone: Range = _f([0.0, 1.0], "skin tone range, 0 lightest (Monk 1) to 1 darkest (Monk 10)", minimum=0.0, maximum=1.0, is_range=True)
@@ -91,7 +98,7 @@ class CameraConfig:
     closeup_focal_mm: Range = _f([50.0, 135.0], "focal length range of close-ups, mm (portrait lenses; drawn with focal_distribution)", minimum=1.0, maximum=2000.0, is_range=True)
     closeup_fill: Range = _f([0.7, 1.0], "close-ups: how far the head and torso reach towards the border, as subject_fill", minimum=0.05, maximum=5.0, is_range=True)
     closeup_min_joints_in_view: int = _f(7, "close-ups: of the 8 head-and-torso joints (spine2, spine3, neck, collars, head, shoulders)", minimum=1, maximum=8)
-    motions: list = _f(["static", "pan", "dolly", "orbit", "follow"], "camera motion types, one drawn per sequence", choices=("static", "pan", "dolly", "orbit", "follow"))
+    motions: list = _f(list(MOTION_TYPES), "camera motion types, one drawn per sequence", choices=MOTION_TYPES)
     motion_weights: list = _f([0.4, 0.15, 0.15, 0.15, 0.15], "relative probability of each entry of motions (empty = equal)")
     pan_speed_deg_s: Range = _f([2.0, 10.0], "pan: turn rate about the camera's vertical, degrees per second (total at most half the horizontal field of view)", minimum=0.0, is_range=True)
     dolly_speed_m_s: Range = _f([0.2, 1.0], "dolly: travel speed in or out along the view axis or sideways, metres per second", minimum=0.0, is_range=True)
@@ -118,13 +125,13 @@ class RenderConfig:
 @dataclass
 class AppearanceConfig:
     skin_tone_sampling: str = _f("monk_levels", "'monk_levels': a Monk Skin Tone level (1-10) uniformly, then a tone inside it (every level equally often); 'uniform': tone uniform in body.skin_tone", choices=("monk_levels", "uniform"))
-    hair_styles: list = _f(["buzz", "short", "medium", "bob", "long", "ponytail", "bun", "curly"], "procedural hair styles to draw from", choices=("buzz", "short", "medium", "bob", "long", "ponytail", "bun", "curly"))
+    hair_styles: list = _f(list(HAIR_STYLES), "procedural hair styles to draw from", choices=HAIR_STYLES)
     hair_style_weights: list = _f([], "relative probability of each entry of hair_styles (empty = equal)")
     bald_probability: float = _f(0.08, "probability that a person has no hair", minimum=0.0, maximum=1.0)
-    hair_colours: list = _f(["black", "brown", "blond", "red", "grey"], "natural hair colours to draw from", choices=("black", "brown", "blond", "red", "grey"))
+    hair_colours: list = _f(list(HAIR_COLOURS), "natural hair colours to draw from", choices=HAIR_COLOURS)
     hair_colour_weights: list = _f([0.35, 0.33, 0.14, 0.06, 0.12], "relative probability of each entry of hair_colours (empty = equal)")
     hair_density: float = _f(1.0, "multiplier on the number of hair strands (lower renders faster)", minimum=0.05, maximum=4.0)
-    shoe_kinds: list = _f(["sneaker", "boot", "flat"], "shoe kinds to draw from", choices=("sneaker", "boot", "flat"))
+    shoe_kinds: list = _f(list(SHOE_KINDS), "shoe kinds to draw from", choices=SHOE_KINDS)
     shoe_kind_weights: list = _f([0.5, 0.25, 0.25], "relative probability of each entry of shoe_kinds (empty = equal)")
     barefoot_probability: float = _f(0.0, "probability that a person wears no shoes", minimum=0.0, maximum=1.0)
 
@@ -136,12 +143,12 @@ class ClothingConfig:
     user_outfit_probability: float = _f(0.0, "of the dressed people, the share who wear one of user_outfits (simulated) instead of procedural garments", minimum=0.0, maximum=1.0)
     user_outfits: list = _f([], "outfit manifests (YAML, see docs/outfits.md) drawn uniformly for user_outfit_probability")
     dress_probability: float = _f(0.15, "of the procedural outfits, the share that are a dress instead of a top and a bottom", minimum=0.0, maximum=1.0)
-    tops: list = _f(["tshirt", "longsleeve"], "procedural tops to draw from", choices=("tshirt", "longsleeve"))
+    tops: list = _f(list(TOP_KINDS), "procedural tops to draw from", choices=TOP_KINDS)
     top_weights: list = _f([0.6, 0.4], "relative probability of each entry of tops (empty = equal)")
-    bottoms: list = _f(["shorts", "trousers", "skirt"], "procedural bottoms to draw from", choices=("shorts", "trousers", "skirt"))
+    bottoms: list = _f(list(BOTTOM_KINDS), "procedural bottoms to draw from", choices=BOTTOM_KINDS)
     bottom_weights: list = _f([0.3, 0.55, 0.15], "relative probability of each entry of bottoms (empty = equal)")
-    fabrics: list = _f(["cotton", "denim", "silk", "wool", "leather"], "fabric presets allowed; each garment draws among those that suit its kind (any allowed one if none does)", choices=("cotton", "denim", "silk", "wool", "leather"))
-    patterns: list = _f(["solid", "stripes", "plaid", "denim", "prints"], "fabric patterns allowed (each fabric draws among its usual patterns that are allowed; 'solid' if none is)", choices=("solid", "stripes", "plaid", "denim", "prints"))
+    fabrics: list = _f(list(FABRICS), "fabric presets allowed; each garment draws among those that suit its kind (any allowed one if none does)", choices=tuple(FABRICS))
+    patterns: list = _f(list(PATTERNS), "fabric patterns allowed (each fabric draws among its usual patterns that are allowed; 'solid' if none is)", choices=PATTERNS)
     looseness: Range = _f([0.1, 0.6], "garment ease: 0 = snug (1 cm off the skin), 1 = loose (4 cm)", is_range=True, minimum=0.0, maximum=1.0)
     garment_vertices: int = _f(3000, "target vertices per simulated garment (cloth cost grows linearly with it)", minimum=200, maximum=20000)
     preroll_frames: int = _f(30, "simulated frames before the sequence, in which the body moves from the garments' rest pose into the first frame's pose", minimum=2, maximum=1000)
@@ -293,10 +300,7 @@ def config_from_dict(data: dict, path="<config>") -> Config:
 def load_config(path) -> Config:
     """Read and validate a YAML or JSON config file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MayhemInputError(path, None, f"cannot read config ({exc.strerror or exc})") from None
+    text = read_text(path, "config")
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
@@ -304,7 +308,24 @@ def load_config(path) -> Config:
             raise MayhemInputError(path, None, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
     else:
         data = parse_yaml(text, path)
-    return config_from_dict(data or {}, path)
+    if data is None:  # an empty file (or only comments) is a mistake, not a request for defaults
+        raise MayhemInputError(path, None, "the config is empty; give at least one field "
+                               "(e.g. `sequences: 1`), or `{}` to render every default")
+    return config_from_dict(data, path)
+
+
+def read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file, or a MayhemInputError naming it (unreadable, or not UTF-8: the line
+    and byte of the first bad byte, since an editor's Latin-1 save is the usual cause)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MayhemInputError(path, None, f"cannot read the {what} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        bad = exc.object[exc.start:exc.start + 1]
+        raise MayhemInputError(path, None, f"not UTF-8 text (line {line}, byte {exc.start}: {bad!r}); "
+                               f"save the {what} as UTF-8") from None
 
 
 def parse_yaml(text: str, path):

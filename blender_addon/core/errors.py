@@ -16,4 +16,5 @@ class MayhemInputError(ValueError):
         where = self.path or "<input>"
         if field:
             where = f"{where}: {field}"
-        super().__init__(f"{where}: {problem}")
+        # One line, whatever a library's message or a key read from the file held.
+        super().__init__(" ".join(f"{where}: {problem}".split()))

@@ -74,6 +74,8 @@ import numpy as np
 
 from .atomic import safe_join
 from .body_model import BodyModel, load_body_model
+from .dataset.documents import completed_sequences
+from .dataset.layout import frame_path
 from .errors import MayhemInputError
 from .npzio import save_npz
 from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -208,19 +210,6 @@ def _load_labels(path: Path) -> dict:
     return labels
 
 
-def _sequence_names(dataset_dir: Path) -> list[str]:
-    index = dataset_dir / "dataset.json"
-    if not dataset_dir.is_dir():
-        raise MayhemInputError(dataset_dir, None, "dataset folder not found")
-    if not index.is_file():
-        raise MayhemInputError(dataset_dir, "dataset.json", "not a Mayhem dataset folder (no dataset.json)")
-    try:
-        entries = json.loads(index.read_text(encoding="utf-8"))["sequences"]
-        return [str(e["name"]) for e in entries if e.get("status") == "done"]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise MayhemInputError(index, "sequences", f"unreadable sequence list ({exc!r})") from None
-
-
 def _scene_people(seq_dir: Path) -> dict:
     """scene.json people by instance id (for motion_info), or {} when there is no scene.json."""
     path = seq_dir / "scene.json"
@@ -294,7 +283,7 @@ def export_bedlam(dataset_dir, out_path, *, image_root=None, frame_step: int = 1
     if int(frame_step) < 1:
         raise MayhemInputError(None, "frame_step", f"must be >= 1, got {frame_step}")
     models = _model_table(body_model)
-    names = _sequence_names(dataset_dir)
+    names = completed_sequences(dataset_dir)
     if not names:
         raise MayhemInputError(dataset_dir / "dataset.json", "sequences", "no completed sequence to export")
 
@@ -349,7 +338,7 @@ def _export_sequence(name, seq_dir, labels_path, labels, image_root, frame_step,
     frames = np.arange(0, F, frame_step)
     imgnames = []
     for f in frames:
-        image = seq_dir / "rgb" / f"{int(labels['frame'][f]):06d}.png"
+        image = frame_path(seq_dir, "rgb", int(labels["frame"][f]))
         if not image.is_file():
             raise MayhemInputError(image, None, "image of a completed sequence is missing")
         resolved = image.resolve()

@@ -10,7 +10,7 @@ UINT, HALF, FLOAT; compressions NONE, RLE, ZIPS, ZIP (what Blender's File Output
 default). Tiled and deep files and PIZ/PXR24/B44/DWA compression raise MayhemInputError naming
 the file.
 
-Channel names as Blender writes them (checked in tests/test_imageio.py on 4.5 and 5.x):
+Channel names as Blender writes them (checked in tests/blender/test_imageio.py on 4.5 and 5.x):
   * compositor File Output node, multilayer EXR, inputs "Image", "Depth", "IndexOB":
     'Image.R', 'Image.G', 'Image.B', 'Image.A', 'Depth.V', 'IndexOB.V'
   * render output OPEN_EXR_MULTILAYER: 'ViewLayer.Combined.R', ..., 'ViewLayer.Depth.Z',

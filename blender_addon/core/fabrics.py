@@ -100,7 +100,7 @@ class ClothSettings:
     more than collision_distance + body_thickness, so they start free of contact.
     """
 
-    # 7 steps, not 5: over tests/test_cloth_motions.py's 8 outfits x motions (1 600 vertices)
+    # 7 steps, not 5: over tests/blender/test_cloth_motions.py's 8 outfits x motions (1 600 vertices)
     # quality 5 and 6 left a top skin-bound (long sleeve over trousers, walk: 1.52 at 5 steps,
     # 1.51 on the 10-step retry), 7 and 8 passed all 8; over bench/bench_cloth.py --frames 30
     # (10 motions, 3 000 vertices) 15 of 20 garments were within the limits at 5, 16 at 7, 17 at
@@ -138,7 +138,7 @@ class ClothSettings:
     stretch_quantile: float = 0.999
     blowup_stretch: float = 3.0      # stop a simulation early once any frame stretches this far
 
-    def validated(self) -> "ClothSettings":
+    def validated(self) -> ClothSettings:
         checks = [("quality", self.quality >= 1), ("collision_quality", self.collision_quality >= 1),
                   ("collision_distance", self.collision_distance > 0),
                   ("preroll", self.preroll >= 1), ("settle", 0 <= self.settle < self.preroll),
@@ -305,7 +305,7 @@ class CheckSummary:
     per_frame: list = field(default_factory=list, repr=False)
     layer_penetration_max: float = 0.0  # largest per-frame share under the inner garment
 
-    def failure(self, settings: "ClothSettings") -> str | None:
+    def failure(self, settings: ClothSettings) -> str | None:
         """Why the checks fail (None if they pass). Stretch is judged on the quantile edge
         stretch (settings.stretch_quantile; 1.0 = the largest edge)."""
         if self.frames == 0:
@@ -320,7 +320,7 @@ class CheckSummary:
             return f"median penetration {self.penetration_median:.3f} > {settings.penetration_median_limit}"
         return None
 
-    def passes(self, settings: "ClothSettings") -> bool:
+    def passes(self, settings: ClothSettings) -> bool:
         return self.failure(settings) is None
 
 

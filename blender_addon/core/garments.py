@@ -1272,7 +1272,7 @@ class BodyRest:
         self._edges = unique_edges(self.faces)
 
     @classmethod
-    def from_model(cls, model, betas=None, reference: str = "A") -> "BodyRest":
+    def from_model(cls, model, betas=None, reference: str = "A") -> BodyRest:
         """The body `model` (core.body_model.BodyModel) shaped by `betas` (as build_body makes
         it) and posed in the reference pose `reference` ('A' or 'T', see reference_body_pose)."""
         betas = np.zeros(0) if betas is None else np.asarray(betas, dtype=np.float64).reshape(-1)
@@ -1378,7 +1378,7 @@ class GarmentSpec:
     target_vertices: int = DEFAULT_TARGET_VERTICES
     name: str | None = None
 
-    def resolved(self) -> "GarmentSpec":
+    def resolved(self) -> GarmentSpec:
         if self.kind not in GARMENT_KINDS:
             raise MayhemInputError(None, "garment.kind", f"{self.kind!r} is not one of {GARMENT_KINDS}")
         length, sleeve = _DEFAULTS[self.kind]
@@ -1630,7 +1630,7 @@ def _inflate(V, F, body: BodyRest, clearance: np.ndarray, iterations: int,
     V = V + np.maximum(clearance - sd, 0.0)[:, None] * n
     lam = np.full(len(V), 0.5)
     mu = np.where(taubin, -0.53, 0.0) if taubin is not None else None
-    for it in range(iterations):
+    for _ in range(iterations):
         V = smooth_step(V, F, lam)
         if mu is not None and np.any(mu):
             V = smooth_step(V, F, mu)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,9 +30,8 @@ import numpy as np
 from .errors import MayhemInputError
 from .npzio import save_npz
 from .rotations import axis_angle_to_quaternion, quaternion_to_axis_angle, slerp
-from .skeleton import POSE_PARAM_DIMS, POSE_PARAM_NAMES, POSE_SLICES, SMPLH_POSE_SLICES
+from .skeleton import GENDERS, POSE_PARAM_DIMS, POSE_PARAM_NAMES, POSE_SLICES, SMPLH_POSE_SLICES
 
-GENDERS = ("neutral", "female", "male")
 FRAME_RATE_KEYS = ("mocap_frame_rate", "mocap_framerate")
 EXPRESSION_KEYS = ("expression", "expressions")
 # Split SMPL-X keys: name -> (width, [(pose param, columns of the key)]).
@@ -121,7 +118,7 @@ class MotionClip:
             out[:, sl] = getattr(self, name)
         return out
 
-    def slice(self, start: int, stop: int) -> "MotionClip":
+    def slice(self, start: int, stop: int) -> MotionClip:
         """Frames [start, stop) as a new clip (copies); requires 0 <= start < stop <= F."""
         start, stop = _check_range(self.source, (start, stop), self.num_frames)
         per_frame = {name: getattr(self, name)[start:stop].copy() for name in POSE_PARAM_NAMES}
@@ -212,7 +209,7 @@ def _open_npz(path: str):
         raise MayhemInputError(path, None, "file not found") from None
     except IsADirectoryError:
         raise MayhemInputError(path, None, "is a directory, expected an AMASS .npz file") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except Exception as exc:  # noqa: BLE001  a damaged archive fails in many ways
         if "pickle" in str(exc):  # neither a zip nor a .npy: numpy would try to unpickle it
             raise MayhemInputError(path, None, "not an npz archive (not a zip file; a pickle "
                                    "would not be loaded: untrusted data is never unpickled)") from None
@@ -231,8 +228,8 @@ def _read(npz, path: str, key: str) -> np.ndarray:
                 path, key, "stored as a pickled object array; refusing to unpickle untrusted "
                 "data (re-save it as a plain numeric/string array)") from None
         raise MayhemInputError(path, key, f"unreadable ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise MayhemInputError(path, key, f"unreadable, file is corrupt ({exc})") from None
+    except Exception as exc:  # noqa: BLE001  a damaged .npy header or zip entry fails in many ways
+        raise MayhemInputError(path, key, f"unreadable, file is corrupt ({type(exc).__name__}: {exc})") from None
 
 
 def _numeric(path: str, key: str, arr: np.ndarray) -> np.ndarray:

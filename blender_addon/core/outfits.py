@@ -45,6 +45,7 @@ import numpy as np
 from . import garments as G
 from .errors import MayhemInputError
 from .fabrics import FABRICS
+from .skeleton import GENDERS
 
 OUTFIT_KINDS = ("top", "bottom", "dress", "other")
 # Bottoms are the inner layer (tops tuck over them); everything else is outer.
@@ -57,7 +58,6 @@ MESH_SUFFIXES = (".obj", ".gltf", ".glb", ".ply", ".blend")
 DEFAULT_UP = {".obj": "Y", ".gltf": "Y", ".glb": "Y", ".ply": "Z", ".blend": "Z"}
 UNIT_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254}
 BODY_POSES = ("A", "T")
-GENDERS = ("neutral", "female", "male")
 PIN_MODES = ("hem", "group", "none")
 
 MAX_VERTICES = 50_000
@@ -298,13 +298,10 @@ def parse_manifest(data, path) -> OutfitManifest:
 
 def load_manifest(path) -> OutfitManifest:
     """Read (yaml.safe_load) and validate an outfit manifest."""
-    from .config import parse_yaml
+    from .config import parse_yaml, read_text
 
     path = Path(os.path.expanduser(str(path))).resolve()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _err(path, None, f"cannot read the outfit manifest ({exc.strerror or exc})") from None
+    text = read_text(path, "outfit manifest")
     return parse_manifest(parse_yaml(text, path), path)
 
 

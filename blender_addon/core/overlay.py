@@ -2,11 +2,12 @@
 sit on the bodies (joints, skeleton, boxes and mask outlines per person)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from .dataset.documents import completed_sequences
+from .dataset.layout import DATASET_JSON, frame_path
 from .errors import MayhemInputError
 from .png import read_png, write_png
 from .raster import mask_outline
@@ -59,22 +60,20 @@ def draw_frame(rgb: np.ndarray, mask: np.ndarray, labels: dict, f: int) -> np.nd
 def contact_sheet(dataset_dir, out_path=None, max_frames: int = 16, columns: int = 4) -> Path:
     """Tile up to max_frames frames (spread over the dataset's sequences) into one PNG."""
     dataset_dir = Path(dataset_dir)
-    index = dataset_dir / "dataset.json"
-    if not index.is_file():
-        raise MayhemInputError(dataset_dir, "dataset.json", "not a Mayhem dataset folder (no dataset.json)")
-    entries = [e for e in json.loads(index.read_text())["sequences"] if e.get("status") == "done"]
-    if not entries:
-        raise MayhemInputError(index, "sequences", "no completed sequence to draw")
-    per_seq = max(1, max_frames // len(entries))
+    names = completed_sequences(dataset_dir)
+    if not names:
+        raise MayhemInputError(dataset_dir / DATASET_JSON, "sequences", "no completed sequence to draw")
+    per_seq = max(1, max_frames // len(names))
     tiles = []
-    for entry in entries:
-        seq = dataset_dir / entry["name"]
+    for name in names:
+        seq = dataset_dir / name
         with np.load(seq / "labels.npz") as z:
             labels = {k: z[k] for k in z.files}
         F = len(labels["frame"])
         for f in np.unique(np.linspace(0, F - 1, min(per_seq, F)).round().astype(int)):
-            name = f"{int(labels['frame'][f]):06d}.png"
-            tiles.append(draw_frame(read_png(seq / "rgb" / name), read_png(seq / "mask" / name), labels, f))
+            k = int(labels["frame"][f])
+            tiles.append(draw_frame(read_png(frame_path(seq, "rgb", k)), read_png(frame_path(seq, "mask", k)),
+                                    labels, f))
             if len(tiles) >= max_frames:
                 break
         if len(tiles) >= max_frames:

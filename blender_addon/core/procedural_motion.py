@@ -39,7 +39,8 @@ import numpy as np
 from .motion import MotionClip, amass_smplx_arrays
 from .npzio import npz_bytes
 from .rotations import matrix_to_axis_angle
-from .skeleton import JOINT_INDEX as J, NUM_JOINTS, PARENTS
+from .skeleton import JOINT_INDEX as J
+from .skeleton import NUM_JOINTS, PARENTS
 
 FPS = 30.0
 NUM_BETAS = 16          # AMASS SMPL-X files carry 16 betas; all zero = the rig's own shape
@@ -68,7 +69,7 @@ class Rig:
     ground_y: float
 
     @classmethod
-    def from_body_model(cls, model, betas=None) -> "Rig":
+    def from_body_model(cls, model, betas=None) -> Rig:
         """Rig of a :class:`~mayhem.core.body_model.BodyModel` (neutral shape by default)."""
         betas = np.zeros(model.num_betas) if betas is None else np.asarray(betas, dtype=np.float64)
         out = model.forward(betas=betas[:model.num_betas])
@@ -76,7 +77,7 @@ class Rig:
                    ground_y=float(out.vertices[0, :, 1].min()))
 
     @classmethod
-    def from_joints(cls, rest_joints) -> "Rig":
+    def from_joints(cls, rest_joints) -> Rig:
         """Rig from joints only: the lowest ankle/foot joint then stands on the floor."""
         rj = np.array(rest_joints, dtype=np.float64)
         feet = [J[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]

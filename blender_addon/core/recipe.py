@@ -15,6 +15,7 @@ import numpy as np
 from . import assets, environment, wardrobe
 from .body_model import BodyModel, load_body_model
 from .config import Config
+from .dataset.layout import sequence_name
 from .errors import MayhemInputError
 from .motion import MotionClip, load_amass
 from .people import clip_window, facing_yaw, place
@@ -27,10 +28,6 @@ BUILTIN_HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "
 def sequence_seed(global_seed: int, index: int) -> int:
     """Seed of one sequence, independent of how sequences are sharded."""
     return int(np.random.SeedSequence([int(global_seed), int(index)]).generate_state(1, dtype=np.uint64)[0]) >> 1
-
-
-def sequence_name(index: int) -> str:
-    return f"seq_{index:06d}"
 
 
 @dataclass

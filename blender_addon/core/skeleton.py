@@ -25,6 +25,7 @@ JOINT_NAMES: tuple[str, ...] = (
     "right_thumb1", "right_thumb2", "right_thumb3",
 )
 NUM_JOINTS = len(JOINT_NAMES)  # 55
+GENDERS = ("neutral", "female", "male")  # the genders SMPL-X model files come in
 JOINT_INDEX = {name: i for i, name in enumerate(JOINT_NAMES)}
 
 PARENTS = np.array(

@@ -41,8 +41,17 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from ..core.fabrics import (SIM_START_FRAME, ClothSettings, Fabric, GarmentChecker, get_fabric,
-                            preroll_params, sequence_frame_offset, summarize, under_layer_share)
+from ..core.fabrics import (
+    SIM_START_FRAME,
+    ClothSettings,
+    Fabric,
+    GarmentChecker,
+    get_fabric,
+    preroll_params,
+    sequence_frame_offset,
+    summarize,
+    under_layer_share,
+)
 from ..core.garments import Garment, SurfaceQuery
 from ..core.skeleton import JOINT_NAMES
 from .body import BodyRig, add_armature_modifier, animate_body, copy_skin_weights, evaluated_vertices

@@ -22,8 +22,8 @@ Determinism (measured on the 2-core CPU machine, Blender 4.5 bpy): the same reci
 twice, in one process or in two, wrote identical bytes for every file, garment vertices and
 outcome figures included; also for 4 garments of 2-3.5 k vertices with a skirt's
 self-collision and a retry, 30 pre-roll + 30 sequence frames. Recorded figures are rounded to
-core.outcome.FIGURE_DIGITS all the same. tests/test_clothing_scene.py checks it in one process,
-tests/test_batch.py across worker processes. Not measured: different CPU counts or machines.
+core.outcome.FIGURE_DIGITS all the same. tests/blender/test_clothing_scene.py checks it in one process,
+tests/e2e/test_batch.py across worker processes. Not measured: different CPU counts or machines.
 """
 from __future__ import annotations
 

@@ -33,9 +33,9 @@ from mathutils import Matrix
 from ..core.appearance import BALD, HAIR_STYLES, hair_albedo_rgb
 from ..core.errors import MayhemInputError
 from ..core.skeleton import JOINT_INDEX, PART_NAMES
+from . import blender_compat as compat
 from .body import add_armature_modifier, copy_skin_weights
 from .mesh_arrays import triangle_mesh
-from . import blender_compat as compat
 
 HEAD_BONE = "head"
 ROOT_MIN_HEAD_WEIGHT = 0.5

@@ -32,8 +32,7 @@ import json
 import numpy as np
 
 from ..core.errors import MayhemInputError
-from ..core.garments import (COVERAGE_EDGE, TOP_KINDS, BodyRest, GarmentSpec, body_cloth_uvs,
-                             garment_signed_distance)
+from ..core.garments import COVERAGE_EDGE, TOP_KINDS, BodyRest, GarmentSpec, body_cloth_uvs, garment_signed_distance
 from .fabric_materials import NodeGraph, add_fabric_shader, check_look
 
 CLOTHING_AOV = "clothing"

@@ -14,18 +14,17 @@ the ``clothing`` AOV, saved beside the other passes. One render then yields the 
 """
 from __future__ import annotations
 
-import sys
-import os
 import contextlib
 import logging
+import os
 import re
+import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
-import numpy as np
 
+from ..core.dataset.passes import CLOTHING_PASS_OFFSET, MAX_INSTANCE_ID
 from ..core.errors import MayhemInputError
 from . import blender_compat as compat
 from .painted_clothing import CLOTHING_AOV, declare_clothing_aov
@@ -38,14 +37,6 @@ DEVICE_PREFERENCES = ("auto", "cpu") + tuple(t.lower() for t in GPU_TYPES)
 
 PASS_NODE_NAME = "mayhem_passes"
 FRAME_DIGITS = 6  # files are numbered 000000, 000001, ... (docs/format.md)
-BACKGROUND_DEPTH = 1e9  # Cycles writes ~1e10 where a ray hits nothing; anything above is sky
-# Object pass index of a person's clothing (garments, shoes): instance_id + this. Instance ids
-# must stay below it; the IndexOB pass is float32, exact for these integers.
-CLOTHING_PASS_OFFSET = 1000
-MAX_INSTANCE_ID = CLOTHING_PASS_OFFSET - 1
-# A body pixel counts as clothing where the painted coverage (scene.painted_clothing's shader
-# AOV CLOTHING_AOV) is at least this.
-PAINTED_COVERAGE = 0.5
 
 
 # ------------------------------------------------------------------------------------ device
@@ -169,7 +160,7 @@ def configure_cycles(scene, *, width: int, height: int, samples: int, adaptive_t
     r.film_transparent = False  # the HDRI is the visible background
     # Measured with Blender 4.5: IndexOB and Depth come from a ray through the pixel centre
     # whatever the pixel filter (identical masks at 0.01 px and 1.5 px, never fractional ids;
-    # tests/test_scene_render.py checks the pixel-centre alignment), so the filter only shapes
+    # tests/blender/test_scene_render.py checks the pixel-centre alignment), so the filter only shapes
     # RGB anti-aliasing and Blender's default 1.5 px Blackman-Harris can stay.
     cyc.pixel_filter_type = "BLACKMAN_HARRIS"
     cyc.filter_width = 1.5
@@ -321,53 +312,9 @@ def render_animation(scene, frame_start: int, frame_end: int, rgb_dir, pass_dir,
     return out
 
 
-@dataclass
-class FramePasses:
-    """The decoded passes of one frame (see read_pass_layers)."""
-
-    depth: np.ndarray      # (H,W) float32 metres along the camera axis, +inf where nothing was hit
-    instance: np.ndarray   # (H,W) uint16 instance id of the person (body or clothing), 0 elsewhere
-    clothing: np.ndarray   # (H,W) bool: the pixel shows a person's clothing (garment, shoe, painted)
-
-
 def clothing_pass_index(instance_id: int) -> int:
     """Object pass index of the clothing (garments, shoes) of person `instance_id`."""
     instance_id = int(instance_id)
     if not 1 <= instance_id <= MAX_INSTANCE_ID:
         raise MayhemInputError(None, "people.instance_id", f"{instance_id} is outside 1..{MAX_INSTANCE_ID}")
     return instance_id + CLOTHING_PASS_OFFSET
-
-
-def read_pass_layers(pass_path) -> FramePasses:
-    """Depth, instance ids and the clothing flag from a pass EXR written by configure_passes."""
-    from ..core.exr import read_exr
-
-    channels = read_exr(pass_path)
-    # 'Depth.V' from the File Output node; 'ViewLayer.Depth.Z' if a render-output EXR is given
-    # (whose object-index layer is 'IndexOB' on 4.x, 'Object Index' on 5.x)
-    depth_key = next((k for k in channels if "Depth" in k.split(".")), None)
-    index_key = next((k for k in channels if {"IndexOB", "Object Index"} & set(k.split("."))), None)
-    if depth_key is None or index_key is None:
-        raise MayhemInputError(pass_path, "Depth/IndexOB",
-                               f"pass file lacks a Depth or IndexOB layer (channels: {sorted(channels)})")
-    depth = np.asarray(channels[depth_key], dtype=np.float32).copy()
-    depth[~(depth < BACKGROUND_DEPTH)] = np.inf
-    index = np.rint(np.asarray(channels[index_key], dtype=np.float64))
-    index = np.clip(index, 0, np.iinfo(np.uint16).max + CLOTHING_PASS_OFFSET)
-    clothing = index > CLOTHING_PASS_OFFSET
-    painted_key = next((k for k in channels if "Clothing" in k.split(".")), None)
-    if painted_key is not None:  # pass files from before painted clothing have no such layer
-        painted = np.asarray(channels[painted_key], dtype=np.float32) >= PAINTED_COVERAGE
-        clothing |= painted & (index >= 1) & (index <= MAX_INSTANCE_ID)
-    index[index > CLOTHING_PASS_OFFSET] -= CLOTHING_PASS_OFFSET
-    instance = np.clip(index, 0, np.iinfo(np.uint16).max).astype(np.uint16)
-    return FramePasses(depth=depth, instance=instance, clothing=clothing)
-
-
-def read_passes(pass_path) -> tuple[np.ndarray, np.ndarray]:
-    """(depth (H,W) float32 metres along the camera axis, +inf where nothing was hit;
-    instance (H,W) uint16 person instance id, clothing included) from a pass EXR written by
-    configure_passes. read_pass_layers also says which pixels are clothing.
-    """
-    passes = read_pass_layers(pass_path)
-    return passes.depth, passes.instance

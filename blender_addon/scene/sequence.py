@@ -16,20 +16,29 @@ from pathlib import Path
 import bpy
 
 from ..core import assets
+from ..core.dataset.passes import MAX_INSTANCE_ID
 from ..core.errors import MayhemInputError
 from ..core.labels import camera_per_frame
 from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache, person_params
 from .body import animate_body, build_body
 from .camera import create_camera
-from .dressing import (PersonDressing, cloth_settings, dress_person, outcome_records, outfit_mode, paint_person,
-                       simulate_outfits, timeline_offset)
+from .dressing import (
+    PersonDressing,
+    cloth_settings,
+    dress_person,
+    outcome_records,
+    outfit_mode,
+    paint_person,
+    simulate_outfits,
+    timeline_offset,
+)
+from .environment import build_environment
 from .hair import add_hair
-from .render import MAX_INSTANCE_ID, clothing_pass_index, configure_cycles
+from .render import clothing_pass_index, configure_cycles
 from .reset import reset_blender
 from .shoes import add_shoes
 from .skin import apply_skin, skin_material
-from .environment import build_environment
 from .world import add_shadow_catcher, builtin_hdris, hdri_strength, setup_hdri_world
 
 

@@ -18,10 +18,10 @@ import numpy as np
 from ..core.appearance import BAREFOOT, SHOE_KINDS
 from ..core.errors import MayhemInputError
 from ..core.skeleton import JOINT_INDEX
+from . import blender_compat as compat
 from .body import add_armature_modifier, copy_skin_weights
 from .hair import RadialMap, _normalize, _require_model, part_mask, rest_vertices, sample_surface
 from .mesh_arrays import triangle_mesh
-from . import blender_compat as compat
 
 SOLE_BELOW = 0.004      # the sole's underside is this far below the lowest foot vertex
 N_THETA, N_PHI = 40, 96  # mesh resolution of one shoe (latitude x longitude)

@@ -31,8 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.config import Config
+from ..core.dataset.documents import (
+    canonical_json,
+    dataset_document,
+    normalised,
+    read_dataset_json,
+    sequence_complete,
+    write_dataset_json,
+)
+from ..core.dataset.layout import DATASET_JSON, partial_name
+from ..core.dataset.staging import recover_stale, remove_sequences
 from ..core.errors import MayhemInputError
-from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache, sample_recipe
 
 log = logging.getLogger("mayhem.batch")
@@ -75,12 +84,18 @@ class Plan:
 
 
 # ------------------------------------------------------------------------------ planning
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise MayhemInputError(out, "--out", "exists and is not a folder; name a new or existing dataset folder")
+
+
 def plan_batch(config: Config, out_dir, *, config_path=None, indices=None, progress: bool = False) -> Plan:
     """Sample the recipes of sequences `indices` (default 0..config.sequences-1).
 
     Raises MayhemInputError (nothing written) for bad config, models, motions or HDRIs.
     progress: report on stderr while sampling (it takes a while for thousands of sequences).
     """
+    _check_out_dir(Path(out_dir))
     indices = list(range(config.sequences)) if indices is None else [int(i) for i in indices]
     cache = AssetCache()
     recipes, times = [], []
@@ -102,10 +117,6 @@ def plan_batch(config: Config, out_dir, *, config_path=None, indices=None, progr
                 config_path=config_path, sample_total_s=total)
 
 
-def _normalised(obj):
-    return json.loads(json.dumps(obj, sort_keys=True))
-
-
 def _short(value) -> str:
     text = "(absent)" if value is _MISSING else json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -124,29 +135,6 @@ def config_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif a != b:
             changes.append(f"{path} ({_short(a)} -> {_short(b)})")
     return changes
-
-
-def sequence_complete(out_dir, recipe: dict) -> bool:
-    """True when OUT/<name>/ holds this exact recipe's finished sequence (scene.json's render
-    "outcome", e.g. which garments fell back, is not part of the recipe)."""
-    folder = Path(out_dir) / recipe["name"]
-    try:
-        scene = json.loads((folder / "scene.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(scene, dict) or without_outcome(scene) != _normalised(without_outcome(recipe)) \
-            or not (folder / "labels.npz").is_file():
-        return False
-    F = int(recipe["frames"])
-    for sub, ext in (("rgb", ".png"), ("mask", ".png"), ("mask_body", ".png"), ("mask_clothing", ".png"),
-                     ("depth", ".exr")):
-        try:
-            present = set(os.listdir(folder / sub))
-        except OSError:
-            return False
-        if any(f"{k:06d}{ext}" not in present for k in range(F)):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------- the worker process
@@ -362,47 +350,12 @@ def _acquire_lock(out_dir: Path):
     return handle
 
 
-def _is_sequence_name(name: str) -> bool:
-    return len(name) == 10 and name.startswith("seq_") and name[4:].isdigit()
-
-
 def _clear_outputs(out_dir: Path) -> None:
     """--overwrite: remove what `mayhem generate` wrote, nothing else."""
-    for p in out_dir.iterdir():
-        hidden = p.name.startswith(".") and p.name.endswith((".partial", ".old"))
-        if p.is_dir() and (_is_sequence_name(p.name) or (hidden and _is_sequence_name(p.name[1:].split(".")[0]))):
-            shutil.rmtree(p)
+    remove_sequences(out_dir)
     for p in (out_dir / LOG_DIR, out_dir / STATE_DIR / "jobs"):
         shutil.rmtree(p, ignore_errors=True)
-    (out_dir / "dataset.json").unlink(missing_ok=True)
-
-
-def _recover_stale(out_dir: Path) -> None:
-    """Leftovers of a killed run: temporary folders go; a complete previous version parked as
-    .NAME.old by an interrupted replacement is put back (the completeness check judges it)."""
-    for p in out_dir.glob(".seq_*"):
-        if not p.is_dir():
-            continue
-        name, _, kind = p.name[1:].partition(".")
-        if not _is_sequence_name(name):
-            continue
-        if kind == "old" and not (out_dir / name).exists():
-            p.rename(out_dir / name)
-        elif kind in ("partial", "old"):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _read_dataset_json(out_dir: Path):
-    path = out_dir / "dataset.json"
-    if not path.is_file():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise MayhemInputError(path, None, f"unreadable ({exc}); use --overwrite to start over") from None
-    if not isinstance(doc, dict):
-        raise MayhemInputError(path, None, "not a Mayhem dataset.json; use --overwrite to start over")
-    return doc
+    (out_dir / DATASET_JSON).unlink(missing_ok=True)
 
 
 def _running_inside_blender() -> str | None:
@@ -453,17 +406,15 @@ class _Run:
         now = time.perf_counter()
         if not force and len(self.entries) > 1000 and now - self.last_write < 10.0:
             return
-        from .generate import write_dataset_json
-
         ordered = [self.entries[k] for k in sorted(self.entries)]
-        write_dataset_json(self.plan.out_dir, self.config_dict, ordered)
+        write_dataset_json(self.plan.out_dir, dataset_document(self.config_dict, ordered))
         self.last_write = now
 
     def frames_in_flight(self) -> int:
         n = 0
         for name in list(self.running):
             try:
-                n += sum(1 for f in os.listdir(self.plan.out_dir / f".{name}.partial" / "rgb") if f.endswith(".png"))
+                n += sum(1 for f in os.listdir(self.plan.out_dir / partial_name(name) / "rgb") if f.endswith(".png"))
             except OSError:
                 pass
         return n
@@ -488,13 +439,11 @@ class _Run:
 
 
 def _make_jobs(run: _Run, todo: list, threads: int, opts: BatchOptions, blender: str | None) -> list[dict]:
-    from .generate import recipe_json
-
     jobs = []
     for recipe, sample_s in todo:
         jobs.append({
             "name": recipe["name"], "index": int(recipe["index"]), "frames": int(recipe["frames"]),
-            "people": len(recipe["people"]), "recipe_text": recipe_json(recipe),
+            "people": len(recipe["people"]), "recipe_text": canonical_json(recipe),
             "out_dir": str(run.plan.out_dir.resolve()), "threads": int(threads), "retries": int(opts.retries),
             "worker_script": WORKER_SCRIPT, "blender": blender, "sample_s": round(sample_s, 3),
             # BLAS on one thread: labels are computed identically whatever the worker count.
@@ -600,8 +549,9 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
     _check_options(opts)
     t_start = time.perf_counter()
     out = plan.out_dir
-    config_dict = _normalised(plan.config.to_dict())
-    doc = None if opts.overwrite else _read_dataset_json(out)
+    _check_out_dir(out)
+    config_dict = normalised(plan.config.to_dict())
+    doc = None if opts.overwrite else read_dataset_json(out, hint="; use --overwrite to start over")
     changes: list[str] = []
     if doc is not None:
         old = doc.get("config")
@@ -609,7 +559,7 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
                    else ["config (none recorded: this dataset.json was not written by `mayhem generate`)"])
         if changes and not opts.force:
             raise MayhemInputError(
-                out / "dataset.json", "config",
+                out / DATASET_JSON, "config",
                 "the config differs from the one this dataset was started with: " + "; ".join(changes)
                 + ". Use --force to keep the dataset and re-render the sequences this changes, or --overwrite to start over")
         if changes:
@@ -622,7 +572,7 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
     try:
         if opts.overwrite:
             _clear_outputs(out)
-        _recover_stale(out)
+        recover_stale(out)
         previous = {e["name"]: e for e in (doc or {}).get("sequences", []) if isinstance(e, dict) and "name" in e}
         planned = {r["name"] for r in plan.recipes}
         # Entries of sequences outside this plan (an earlier run asked for more) stay, unless

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import shutil
 import time
 from pathlib import Path
@@ -24,13 +23,15 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .. import __version__
-from ..core.atomic import atomic_write_text, safe_join
 from ..core.camera import look_at, world_to_cam_from_blender
+from ..core.dataset.documents import add_dataset_entry, write_recipe
+from ..core.dataset.frames import write_frames
+from ..core.dataset.layout import LABELS_NPZ, PASSES_DIR, next_sequence_index, sequence_name
+from ..core.dataset.staging import staged_sequence
 from ..core.errors import MayhemInputError
-from ..core.labels import FORMAT_VERSION, compute_labels, write_labels
+from ..core.labels import compute_labels, write_labels
 from ..core.outcome import with_outcome
-from ..core.recipe import RECIPE_VERSION, AssetCache, sequence_name
+from ..core.recipe import RECIPE_VERSION, AssetCache
 from .bodies import body_info, body_mesh, get_model, scene_bodies
 from .motions import motion_info, scene_fps
 
@@ -251,34 +252,13 @@ def _cache_for(people: list[dict]) -> AssetCache:
 
 
 # ---------------------------------------------------------------------------------- output
-def next_sequence_index(out_dir: Path) -> int:
-    used = [int(m.group(1)) for p in out_dir.glob("*") if (m := re.fullmatch(r"\.?seq_(\d{6})(\..*)?", p.name))]
-    return max(used) + 1 if used else 0
-
-
-def _update_dataset_json(out_dir: Path, entry: dict) -> None:
-    """Add or replace this sequence's entry; a dataset.json from `mayhem generate` keeps its config."""
-    path = out_dir / "dataset.json"
-    doc = None
-    if path.is_file():
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            log.warning("%s is unreadable; writing a new one", path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("sequences"), list):
-        doc = {"format_version": FORMAT_VERSION, "generator": f"mayhem {__version__}", "source": "blender_scene",
-               "global_seed": None, "config": None, "sequences": []}
-    doc["sequences"] = [e for e in doc["sequences"] if e.get("name") != entry["name"]] + [entry]
-    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
-
-
 def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress) -> tuple[list, str]:
     """Render the recipe's frames of `scene` in a temporary linked copy; [(rgb, passes)], device."""
     from ..scene.render import clothing_pass_index, configure_cycles, configure_passes, render_animation
-    from .clothing import garment_objects
     from ..scene.sequence import resolve_hdri
     from ..scene.world import add_shadow_catcher, hdri_strength, setup_hdri_world
-    from .generate import _frame_progress
+    from .clothing import garment_objects
+    from .progress import frame_progress
 
     first = int(scene.frame_start)
     # Object pass indices are shared with the user's scene: bodies get their instance ids and
@@ -309,7 +289,7 @@ def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress)
                                   device=r["device"], threads=r["threads"])
         configure_passes(render_scene, pass_dir)
         frames = render_animation(render_scene, first, first + recipe["frames"] - 1, rgb_dir, pass_dir,
-                                  progress=_frame_progress(recipe["name"], recipe["frames"], progress))
+                                  progress=frame_progress(recipe["name"], recipe["frames"], progress))
     finally:
         for name, value in saved_index.items():
             if name in scene.objects:
@@ -333,18 +313,14 @@ def _clothing_outcome(recipe: dict) -> list[dict]:
 
 
 def _write_outputs(tmp: Path, frames: list, recipe: dict, cache: AssetCache) -> None:
-    """Frame files renamed from Blender frame numbers to 0..F-1, masks, depth, labels, scene.json
-    (the same files, in the same way, as services.generate.render_sequence; garments put on by
-    "Dress Body" are clothing, any other object of the scene is not part of a person)."""
-    from .generate import _fsync_tree, write_frames, write_recipe
-
+    """The sequence's files, exactly as the batch worker writes them (core.dataset); garments put
+    on by "Dress Body" are clothing, any other object of the scene is not part of a person."""
     depth, instance = write_frames(tmp, frames)
-    shutil.rmtree(tmp / "_passes", ignore_errors=True)
+    shutil.rmtree(tmp / PASSES_DIR, ignore_errors=True)
     clothing = _clothing_outcome(recipe)
-    write_labels(tmp / "labels.npz", compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
-                                                    instance=instance))
-    write_recipe(tmp / "scene.json", with_outcome(recipe, {"clothing": clothing}))
-    _fsync_tree(tmp)
+    write_labels(tmp / LABELS_NPZ, compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
+                                                  instance=instance))
+    write_recipe(tmp, with_outcome(recipe, {"clothing": clothing}))
 
 
 def render_scene_dataset(out_dir, *, scene=None, width: int = 320, height: int = 180, samples: int = 16,
@@ -362,26 +338,16 @@ def render_scene_dataset(out_dir, *, scene=None, width: int = 320, height: int =
     recipe = scene_recipe(scene, width=width, height=height, samples=samples, name=sequence_name(index),
                           index=index, world=world, device=device)
     cache = _cache_for(recipe["people"])
-    final = safe_join(out_dir, recipe["name"])
-    tmp = safe_join(out_dir, f".{recipe['name']}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     timings = {}
-    try:
+    with staged_sequence(out_dir, recipe["name"]) as tmp:
         t0 = time.perf_counter()
-        frames, device_used = _render_frames(scene, recipe, tmp / "rgb", tmp / "_passes", progress)
+        frames, device_used = _render_frames(scene, recipe, tmp / "rgb", tmp / PASSES_DIR, progress)
         timings["render_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         _write_outputs(tmp, frames, recipe, cache)
         timings["labels_s"] = time.perf_counter() - t0
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # never leave a half-written sequence behind
-        raise
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
     entry = {"name": recipe["name"], "status": "done", "frames": recipe["frames"], "people": len(recipe["people"]),
              "device": device_used, "source": "blender_scene",
              "timings": {k: round(v, 3) for k, v in timings.items()}}
-    _update_dataset_json(out_dir, entry)
-    return {**entry, "path": str(final)}
+    add_dataset_entry(out_dir, entry, source="blender_scene")
+    return {**entry, "path": str(out_dir / recipe["name"])}

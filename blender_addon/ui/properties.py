@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty,
-                       IntVectorProperty, StringProperty)
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    IntVectorProperty,
+    StringProperty,
+)
 
 from ..core import assets
 from ..core.errors import MayhemInputError

@@ -8,7 +8,7 @@ import pytest
 from mayhem.core.config import Config, config_from_dict, describe_schema, load_config
 from mayhem.core.errors import MayhemInputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quickstart_config_loads():
@@ -81,3 +81,42 @@ def test_presets_load_and_sample(preset):
     recipe = sample_recipe(cfg, 0, config_path=preset)
     assert recipe["people"] and recipe["image"]["width"] == cfg.camera.resolution[0]
     assert len(recipe["people"]) >= cfg.people.count[0] - recipe["people_dropped"]
+
+
+def _cli(argv, capsys):
+    from mayhem.cli import main
+
+    status = main(argv)
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("name,content,words", [
+    ("latin1.yaml", "seed: 1\n# caf\xe9\n".encode("latin-1"), "not UTF-8 text (line 2, byte 13: b'\\xe9')"),
+    ("empty.yaml", b"", "the config is empty"),
+    ("comments.yaml", b"# sequences: 3\n\n", "the config is empty"),
+])
+def test_careless_config_files_are_refused_in_one_line(tmp_path, capsys, name, content, words):
+    path = tmp_path / name
+    path.write_bytes(content)
+    out = tmp_path / "out"
+    status, err = _cli(["generate", str(path), "--out", str(out)], capsys)
+    assert status == 2 and len(err) == 1, err
+    assert err[0].startswith(f"mayhem: error: {path}: ") and words in err[0]
+    assert not out.exists()  # nothing written
+
+
+def test_explicit_empty_mapping_means_every_default(tmp_path):
+    path = tmp_path / "defaults.yaml"
+    path.write_text("{}\n")
+    assert load_config(path) == Config()
+
+
+def test_out_pointing_at_a_file_is_refused_in_one_line(tmp_path, capsys):
+    target = tmp_path / "dataset.txt"
+    target.write_text("not a folder\n")
+    config = tmp_path / "one.yaml"
+    config.write_text("sequences: 1\nframes: 1\n")
+    status, err = _cli(["generate", str(config), "--out", str(target)], capsys)
+    assert status == 2 and len(err) == 1, err
+    assert err[0] == f"mayhem: error: {target}: --out: exists and is not a folder; name a new or existing dataset folder"
+    assert target.read_text() == "not a folder\n"

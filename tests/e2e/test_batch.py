@@ -21,12 +21,13 @@ import numpy as np
 import pytest
 
 from mayhem.core.config import config_from_dict
+from mayhem.core.dataset.documents import sequence_complete
 from mayhem.core.errors import MayhemInputError
 from mayhem.core.motion import MotionClip, save_amass_smplx
 from mayhem.core.recipe import AssetCache, sample_recipe
-from mayhem.services.batch import BatchOptions, config_changes, plan_batch, run_batch, sequence_complete
+from mayhem.services.batch import BatchOptions, config_changes, plan_batch, run_batch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N = 2
 
 

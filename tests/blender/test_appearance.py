@@ -16,9 +16,10 @@ from scipy.stats import chi2
 
 from mayhem.core import appearance as ap
 from mayhem.core.config import AppearanceConfig, BodyConfig, config_from_dict
+from mayhem.core.dataset.passes import read_passes
 from mayhem.core.errors import MayhemInputError
 
-FREE_BODY = Path(__file__).resolve().parents[1] / "assets" / "bodies" / "free_body.npz"
+FREE_BODY = Path(__file__).resolve().parents[2] / "assets" / "bodies" / "free_body.npz"
 P_FAIL = 1e-4  # chance a correct sampler fails a frequency test
 
 
@@ -368,7 +369,7 @@ def test_render_mask_covers_hair_and_shoes(fresh_blender, tmp_path):
                             device="cpu", threads=2)
     render.configure_passes(scene, tmp_path / "passes")
     files = render.render_animation(scene, 0, 0, tmp_path / "rgb", tmp_path / "passes")
-    _, ids = render.read_passes(files[0][1])
+    _, ids = read_passes(files[0][1])
     mask = ids == 1
 
     dg = bpy.context.evaluated_depsgraph_get()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "blender_addon"
 W, H = 64, 36
 CONTRACT_KEYS = ("frame", "image_size", "K", "world_to_cam", "model", "gender", "betas", "expression",
@@ -366,6 +366,7 @@ def test_scene_recipe_reproduces_blenders_mesh_and_camera(addon, free_body_path,
     render range begins and ends before it ends, and a rolled, animated camera."""
     import bpy_extras
     import mathutils
+
     from mayhem.core.camera import project
     from mayhem.core.labels import camera_per_frame
     from mayhem.core.recipe import person_params, posed_vertices

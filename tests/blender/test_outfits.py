@@ -389,10 +389,11 @@ def test_mesh_checks(tmp_path):
 def test_fitted_outfit_simulates(outfit_dir, outfit_import, model, fresh_blender):
     """(e) A user T-shirt (.blend) and shorts (OBJ), fitted to a taller, heavier body, go through
     scene.cloth.dress and simulate within the limits."""
+    from test_cloth import small_motion
+
     from mayhem.core import fabrics as FB
     from mayhem.scene import cloth as C
     from mayhem.scene.body import build_body
-    from test_cloth import small_motion
 
     bpy = fresh_blender
     bpy.context.scene.render.fps = 30

@@ -17,7 +17,7 @@ from mayhem.core.camera import project
 from mayhem.core.config import config_from_dict
 from mayhem.core.motion import MotionClip, save_amass_smplx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 W, H = 160, 90
 
 
@@ -368,12 +368,12 @@ def _environment_raster_mesh(layout, K, w2c, eye):
 
 @pytest.fixture(scope="module")
 def mesh_dataset(tmp_path_factory, motion_folder, free_body_path):
-    from mayhem.services.generate import generate_dataset
+    from mayhem.services.batch import BatchOptions, generate
 
     out = tmp_path_factory.mktemp("mesh") / "ds"
     config = _base_config(motion_folder, sequences=2, seed=3,
                           world={"mesh_probability": 1.0, "scenes": ["builtin:room", "builtin:courtyard"]})
-    summary = generate_dataset(config, out, progress=False)
+    summary = generate(config, out, BatchOptions(progress=False))
     assert summary["failed"] == 0, summary
     return out
 
@@ -438,7 +438,8 @@ def _grey_sphere_brightness(bpy, hdri, strength):
     4 sides (48 x 48 px, 8 samples)."""
     import mathutils
 
-    from mayhem.scene import blender_compat as compat, world
+    from mayhem.scene import blender_compat as compat
+    from mayhem.scene import world
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene

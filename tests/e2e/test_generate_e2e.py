@@ -19,7 +19,7 @@ from mayhem.core.png import read_png
 from mayhem.core.raster import mask_iou, rasterize_ids
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 W, H = 160, 90
 
 
@@ -58,10 +58,10 @@ def _config(motion_folder, **over):
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory, motion_folder):
-    from mayhem.services.generate import generate_dataset
+    from mayhem.services.batch import BatchOptions, generate
 
     out = tmp_path_factory.mktemp("out") / "ds"
-    summary = generate_dataset(_config(motion_folder), out, progress=False)
+    summary = generate(_config(motion_folder), out, BatchOptions(progress=False))
     assert summary["failed"] == 0, summary
     return out
 
@@ -96,14 +96,19 @@ def test_rendered_masks_match_labelled_meshes(dataset):
     for p, person in enumerate(recipe["people"]):
         model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
         meshes.append((model.faces, posed_vertices(model, params), labels["instance_id"][p]))
+    compared = 0
     for f in range(recipe["frames"]):
         projected = [(project(v[f], labels["K"][f], labels["world_to_cam"][f]), faces, inst) for faces, v, inst in meshes]
         ids = rasterize_ids([(uv, faces, z, inst) for (uv, z), faces, inst in projected], W, H)
         rendered = read_png(seq / "mask" / f"{f:06d}.png")
         for _, _, inst in meshes:
-            if (ids == inst).sum() == 0:
+            if (ids == inst).sum() == 0:  # out of view or hidden on this frame: nothing to compare
+                assert (rendered == inst).sum() == 0, (f, inst)
                 continue
             assert mask_iou(ids == inst, rendered == inst) >= 0.98, (f, inst)
+            compared += 1
+    # Both people are framed on every frame: an empty mask or an empty silhouette must fail.
+    assert compared == recipe["frames"] * len(meshes), compared
 
 
 def test_depth_lies_on_the_labelled_bodies(dataset):
@@ -128,20 +133,44 @@ def test_depth_lies_on_the_labelled_bodies(dataset):
 
 
 def test_same_config_same_bytes(dataset, tmp_path, motion_folder):
-    from mayhem.services.generate import generate_dataset
+    from mayhem.services.batch import BatchOptions, generate
 
-    generate_dataset(_config(motion_folder), tmp_path / "again", progress=False)
+    generate(_config(motion_folder), tmp_path / "again", BatchOptions(progress=False))
     for rel in ("seq_000000/labels.npz", "seq_000000/scene.json", "seq_000000/mask/000001.png",
                 "seq_000000/depth/000001.exr", "seq_000000/rgb/000001.png"):
         assert (dataset / rel).read_bytes() == (tmp_path / "again" / rel).read_bytes(), rel
 
 
 def test_overlay_contact_sheet(dataset, tmp_path):
-    from mayhem.core.overlay import contact_sheet
+    from mayhem.core.overlay import BODY_JOINTS, PALETTE, contact_sheet
 
     out = contact_sheet(dataset, tmp_path / "sheet.png", max_frames=2)
     sheet = read_png(out)
-    assert sheet.shape[0] >= H and sheet.shape[1] >= 2 * W
+    assert sheet.shape == (H + 4, 2 * W + 6, 3)
+    seq = dataset / "seq_000000"
+    with np.load(seq / "labels.npz") as z:
+        labels = {k: z[k] for k in z.files}
+    F = len(labels["frame"])
+    for i, f in enumerate((0, F - 1)):  # two tiles: the first and the last frame
+        tile = sheet[2:2 + H, 2 + i * (W + 2):2 + i * (W + 2) + W]
+        rgb = read_png(seq / "rgb" / f"{f:06d}.png")[..., :3]
+        # Away from every person's box (the drawing stays inside it, give or take a dot), the
+        # frame is untouched; inside, labels were drawn.
+        near = np.zeros((H, W), bool)
+        for x0, y0, x1, y1 in labels["bbox"][f]:
+            near[max(int(y0) - 3, 0):int(np.ceil(y1)) + 4, max(int(x0) - 3, 0):int(np.ceil(x1)) + 4] = True
+        assert near.any() and np.array_equal(tile[~near], rgb[~near])
+        assert (tile[near] != rgb[near]).any(axis=-1).sum() > 50
+        # The last person drawn: its body-joint dots in its colour (visible) or grey (hidden).
+        p = len(labels["instance_id"]) - 1
+        hits = total = 0
+        for j in range(BODY_JOINTS):
+            x, y = np.rint(labels["joints2d"][f, p, j]).astype(int)
+            if 0 <= x < W and 0 <= y < H:
+                want = PALETTE[p % len(PALETTE)] if labels["joints_visible"][f, p, j] else (90, 90, 90)
+                hits += bool(np.array_equal(tile[y, x], want))
+                total += 1
+        assert total >= BODY_JOINTS // 2 and hits >= 0.8 * total, (f, hits, total)
 
 
 def _cli(*args, cwd=ROOT):

@@ -141,7 +141,7 @@ def _bedlam_keep(kp2d_b: np.ndarray, verts_cam: np.ndarray, min_joints: int = 8)
 def test_rows_names_and_filter(two_people, model, tmp_path):
     root, labels, people = two_people
     data = _export(root, tmp_path, body_model=model)
-    K, w2c = labels["K"], labels["world_to_cam"]
+    w2c = labels["world_to_cam"]
     expected = []
     for p, prm in enumerate(people):
         verts = cam_points(model.forward(**prm).vertices, w2c)

@@ -21,15 +21,15 @@ bpy = pytest.importorskip("bpy")
 
 from mayhem.core import fabrics as FB  # noqa: E402
 from mayhem.core.camera import look_at, project  # noqa: E402
+from mayhem.core.dataset.documents import sequence_complete  # noqa: E402
 from mayhem.core.garments import GARMENT_KINDS, SurfaceQuery  # noqa: E402
 from mayhem.core.motion import MotionClip, save_amass_smplx  # noqa: E402
 from mayhem.core.png import read_png  # noqa: E402
 from mayhem.core.raster import mask_iou, rasterize_ids  # noqa: E402
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices  # noqa: E402
-from mayhem.services.batch import sequence_complete  # noqa: E402
 from mayhem.services.generate import render_sequence  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FREE_BODY = ROOT / "assets" / "bodies" / "free_body.npz"
 W, H, FRAMES, PREROLL = 96, 54, 4, 6
 CAMERA_STEP = 0.05  # m per frame: the camera moves, so its keys must follow the shifted timeline

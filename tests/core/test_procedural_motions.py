@@ -31,7 +31,7 @@ from mayhem.core.motion import load_amass
 from mayhem.core.rotations import axis_angle_to_matrix
 from mayhem.core.skeleton import JOINT_INDEX, POSE_PARAM_NAMES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MOTIONS = ROOT / "assets" / "motions"
 FPS = 30.0
 FOOT_JOINTS = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]

@@ -8,7 +8,6 @@ The inside test itself is checked against brute-force ray parity.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -64,6 +63,7 @@ def _ray_parity_inside(points, V, F, direction=(0.3141, 0.9, 0.2718)):
 
 
 # ------------------------------------------------------------------------------- kinds
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", G.GARMENT_KINDS)
 def test_garment_mesh_is_cloth_ready(kind, garments, body):
     g = garments[kind]
@@ -277,6 +277,7 @@ def test_fabric_presets_and_looks():
     assert JOINT_INDEX["left_shoulder"] == 16  # reference_body_pose indexes body_pose by joint - 1
 
 
+@pytest.mark.slow
 def test_garments_on_an_smplx_file_use_labels_from_its_weights(tmp_path, free_body_model):
     """A model file in the real SMPL-X v1.1 npz layout (no part labels: they come from the
     skinning weights), with pose correctives and 300 shape components, dresses like the free body.

@@ -22,7 +22,7 @@ from mayhem.core.motion import load_amass  # noqa: E402
 from mayhem.scene import cloth as C  # noqa: E402
 from mayhem.scene.body import build_body  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MOTIONS = ("walk_straight", "squat")
 OUTFITS = {"tshirt+shorts": (("shorts", "cotton"), ("tshirt", "cotton")),
            "longsleeve+trousers": (("trousers", "denim"), ("longsleeve", "cotton")),

@@ -14,15 +14,22 @@ import pytest
 
 from mayhem.core.body_model import load_body_model
 from mayhem.core.camera import intrinsics
-from mayhem.core.camera_paths import (BODY_JOINTS, HEAD_TORSO_JOINTS, MOTION_TYPES, body_for_framing, draw_focal,
-                                      sample_camera, smooth_path)
+from mayhem.core.camera_paths import (
+    BODY_JOINTS,
+    HEAD_TORSO_JOINTS,
+    MOTION_TYPES,
+    body_for_framing,
+    draw_focal,
+    sample_camera,
+    smooth_path,
+)
 from mayhem.core.config import config_from_dict
 from mayhem.core.errors import MayhemInputError
 from mayhem.core.labels import camera_per_frame
 from mayhem.core.motion import load_amass
 from mayhem.core.people import clip_window, facing_yaw, place
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FPS, FRAMES = 30.0, 45
 # (clip, x, y, yaw): one jogger alone; a group of three doing different things.
 SCENES = {

@@ -10,7 +10,7 @@ from mayhem.core.camera import project
 from mayhem.core.config import config_from_dict
 from mayhem.core.labels import compute_labels
 from mayhem.core.motion import MotionClip, save_amass_smplx
-from mayhem.core.recipe import AssetCache, posed_vertices, person_params, sample_recipe, sequence_seed
+from mayhem.core.recipe import AssetCache, person_params, posed_vertices, sample_recipe, sequence_seed
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,7 @@ def config(smplx_npz, motion_folder):
     })
 
 
+@pytest.mark.slow
 def test_same_seed_same_recipe_bytes(config):
     a = json.dumps(sample_recipe(config, 4), sort_keys=True)
     b = json.dumps(sample_recipe(config, 4, cache=AssetCache()), sort_keys=True)
@@ -54,6 +55,7 @@ def test_sequence_seed_depends_on_index_only():
     assert len({sequence_seed(1, i) for i in range(100)}) == 100
 
 
+@pytest.mark.slow
 def test_people_never_touch_and_stand_on_ground(config):
     """Swept footprints keep every pair of bodies min_gap_m apart on the ground at all times,
     so no two bodies interpenetrate on any frame; each body's lowest point touches z = 0."""
@@ -74,8 +76,8 @@ def test_people_never_touch_and_stand_on_ground(config):
 
 
 def test_height_and_bmi_ranges(smplx_npz, motion_folder, tmp_path):
-    from mayhem.core.placement import body_height, body_mass_index
     from mayhem.core.errors import MayhemInputError
+    from mayhem.core.placement import body_height, body_mass_index
 
     free = config_from_dict({"frames": 2, "body": {"height_m": [1.75, 1.85], "bmi": [15, 40]},
                              "motion": {"source": str(motion_folder)}, "people": {"count": [3, 3]}})
@@ -120,7 +122,7 @@ def test_joints2d_are_projected_joints3d(config):
     assert np.abs(uv - labels["joints2d"]).max() < 1e-3
     assert labels["joints2d"].dtype == np.float32 and labels["K"].dtype == np.float64
     # Framing: every vertex inside the image at every frame.
-    for p, person in enumerate(recipe["people"]):
+    for person in recipe["people"]:
         model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
         vuv, z = project(posed_vertices(model, params), labels["K"], labels["world_to_cam"])
         assert (z > 0).all()

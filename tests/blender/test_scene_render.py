@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mayhem.core import camera as cc
+from mayhem.core.dataset.passes import read_passes
 from mayhem.core.errors import MayhemInputError
 
 W, H = 160, 90
@@ -71,7 +72,7 @@ def rendered(tmp_path_factory):
         "files": files, "calls": calls, "device": used, "w2c": w2c,
         "K_blender": scam.camera_intrinsics_from_blender(cam, scene),
         "matrix_world": np.array(matrices),
-        "passes": [render.read_passes(p) for _, p in files],
+        "passes": [read_passes(p) for _, p in files],
     }
 
 

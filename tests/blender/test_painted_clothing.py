@@ -121,8 +121,8 @@ def test_body_cloth_uvs_are_metres(body):
 def _scene(bpy, model, paint: bool, out: Path):
     """The free body standing in the zero pose, seen from the front; renders one EXR with the
     combined pass and the clothing AOV. Returns (rgb (H,W,3), aov (H,W), material, rig)."""
-    from mayhem.scene import blender_compat as compat
     from mayhem.core.exr import read_exr
+    from mayhem.scene import blender_compat as compat
     from mayhem.scene.body import build_body
     from mayhem.scene.painted_clothing import CLOTHING_AOV, declare_clothing_aov, paint_outfit
     from mayhem.scene.skin import apply_skin, skin_material

@@ -1,0 +1,48 @@
+"""The per-frame files of a staged sequence: RGB renamed to 0..F-1, masks and depth from passes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import safe_join
+from ..exr import write_depth_exr
+from ..npzio import save_npz
+from ..png import strip_png_metadata, write_png
+from .layout import FRAME_FOLDERS, GARMENTS_DIR, frame_path
+from .passes import read_pass_layers
+
+
+def write_frames(seq_dir: Path, frames: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame k of [(rgb_png, pass_exr)] as Blender wrote them: rgb/k.png (renamed from
+    Blender's own frame number, render timings stripped), mask/ (body and clothing), mask_body/,
+    mask_clothing/ and depth/. Returns the (F,H,W) depth and instance stacks for the labels."""
+    seq_dir = Path(seq_dir)
+    for folder, _ in FRAME_FOLDERS:
+        (seq_dir / folder).mkdir(exist_ok=True)
+    depth_stack, instance_stack = [], []
+    for k, (rgb_path, pass_path) in enumerate(frames):
+        rgb = frame_path(seq_dir, "rgb", k)
+        if Path(rgb_path) != rgb:
+            Path(rgb_path).replace(rgb)
+        strip_png_metadata(rgb)  # Cycles writes render timings into each PNG
+        passes = read_pass_layers(pass_path)
+        instance = passes.instance.astype(np.uint16)
+        zero = np.zeros_like(instance)
+        write_png(frame_path(seq_dir, "mask", k), instance)
+        write_png(frame_path(seq_dir, "mask_body", k), np.where(passes.clothing, zero, instance))
+        write_png(frame_path(seq_dir, "mask_clothing", k), np.where(passes.clothing, instance, zero))
+        write_depth_exr(frame_path(seq_dir, "depth", k), passes.depth.astype(np.float32))
+        depth_stack.append(passes.depth)
+        instance_stack.append(instance)
+    return np.stack(depth_stack), np.stack(instance_stack)
+
+
+def write_garment_meshes(seq_dir: Path, meshes: dict) -> None:
+    """garments/<person id>_<garment name>.npz per simulated garment (docs/format.md)."""
+    if not meshes:
+        return
+    folder = Path(seq_dir) / GARMENTS_DIR
+    folder.mkdir()
+    for stem, arrays in meshes.items():
+        save_npz(safe_join(folder, f"{stem}.npz"), arrays)
