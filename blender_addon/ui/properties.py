@@ -16,9 +16,12 @@ from bpy.props import (
 )
 
 from ..core import assets
+from ..core.config import Config
 from ..core.errors import MayhemInputError
-from ..core.fabrics import FABRICS
+from ..core.fabrics import FABRICS, ClothSettings
+from ..core.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
 from ..core.recipe import BUILTIN_HDRIS
+from ..core.skeleton import GENDERS
 from .preferences import preference
 
 NUM_BETAS = 10
@@ -61,6 +64,13 @@ def environment_items(self, context):
 
 
 _FABRIC_ITEMS = [(name, name.title(), f"Blender cloth preset '{name}' (core.fabrics)") for name in FABRICS]
+# Choices and defaults come from the modules that own them (the config, ClothSettings, the
+# garment maker), so the panel offers what a config file would get.
+_CONFIG, _CLOTH, _GARMENT = Config(), ClothSettings(), GarmentSpec("tshirt")
+_KIND_LABELS = {"tshirt": "T-Shirt", "longsleeve": "Long Sleeve"}
+_TOP_ITEMS = ([("NONE", "None", "No top")] + [(k, _KIND_LABELS.get(k, k.title()), "") for k in TOP_KINDS]
+              + [("dress", "Dress", "A dress instead of a top and a bottom")])
+_BOTTOM_ITEMS = [("NONE", "None", "No bottom")] + [(k, _KIND_LABELS.get(k, k.title()), "") for k in BOTTOM_KINDS]
 
 
 class MayhemSceneSettings(bpy.types.PropertyGroup):
@@ -74,8 +84,7 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
         name="Model", subtype="FILE_PATH",
         description="SMPL-X .npz/.pkl file, or a folder with SMPLX_{NEUTRAL,FEMALE,MALE}.npz; "
                     "empty = the SMPL-X folder of the add-on preferences")
-    gender: EnumProperty(name="Gender", default="neutral",
-                         items=[("neutral", "Neutral", ""), ("female", "Female", ""), ("male", "Male", "")])
+    gender: EnumProperty(name="Gender", default=GENDERS[0], items=[(g, g.title(), "") for g in GENDERS])
     betas: FloatVectorProperty(name="Shape", size=NUM_BETAS, default=(0.0,) * NUM_BETAS, soft_min=-3.0,
                                soft_max=3.0, description="Shape coefficients (betas), in standard deviations")
     skin_tone: FloatProperty(name="Skin Tone", default=0.3, min=0.0, max=1.0, subtype="FACTOR",
@@ -94,22 +103,18 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
                                   description="Lowest point of the body over the clip touches the armature's ground")
 
     # ---- clothing
-    top: EnumProperty(name="Top", default="tshirt",
-                      items=[("NONE", "None", "No top"), ("tshirt", "T-Shirt", ""), ("longsleeve", "Long Sleeve", ""),
-                             ("dress", "Dress", "A dress instead of a top and a bottom")])
-    bottom: EnumProperty(name="Bottom", default="trousers",
-                         items=[("NONE", "None", "No bottom"), ("shorts", "Shorts", ""), ("trousers", "Trousers", ""),
-                                ("skirt", "Skirt", "")])
+    top: EnumProperty(name="Top", default="tshirt", items=_TOP_ITEMS)
+    bottom: EnumProperty(name="Bottom", default="trousers", items=_BOTTOM_ITEMS)
     top_fabric: EnumProperty(name="Top Fabric", default="cotton", items=_FABRIC_ITEMS)
     bottom_fabric: EnumProperty(name="Bottom Fabric", default="denim", items=_FABRIC_ITEMS)
-    looseness: FloatProperty(name="Looseness", default=0.3, min=0.0, max=1.0, subtype="FACTOR",
+    looseness: FloatProperty(name="Looseness", default=_GARMENT.looseness, min=0.0, max=1.0, subtype="FACTOR",
                              description="0 = snug (1 cm off the skin), 1 = loose (4 cm)")
-    garment_vertices: IntProperty(name="Vertices", default=3000, min=200, max=20000,
+    garment_vertices: IntProperty(name="Vertices", default=DEFAULT_TARGET_VERTICES, min=200, max=20000,
                                   description="Target vertices per garment (simulation time grows with it)")
-    preroll: IntProperty(name="Pre-roll", default=30, min=2, max=1000,
+    preroll: IntProperty(name="Pre-roll", default=_CLOTH.preroll, min=2, max=1000,
                          description="Frames in which the body moves from the garments' rest pose into the motion's "
                                      "first pose; the motion moves to start after them")
-    cloth_quality: IntProperty(name="Quality", default=7, min=1, max=80, description="Cloth solver steps per frame")
+    cloth_quality: IntProperty(name="Quality", default=_CLOTH.quality, min=1, max=80, description="Cloth solver steps per frame")
     look_seed: IntProperty(name="Look Seed", default=0, min=0, description="Draws the fabric pattern and colours")
 
     def outfit_kinds(self) -> tuple[list[str], list[str]]:
@@ -122,13 +127,13 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
     # ---- render
     output_dir: StringProperty(name="Output", subtype="DIR_PATH",
                                description="Dataset folder (empty = the preferences' default output folder)")
-    samples: IntProperty(name="Samples", default=16, min=1, soft_max=1024, description="Cycles samples per pixel")
-    resolution: IntVectorProperty(name="Resolution", size=2, default=(320, 180), min=8, max=16384,
+    samples: IntProperty(name="Samples", default=_CONFIG.render.samples, min=1, soft_max=1024, description="Cycles samples per pixel")
+    resolution: IntVectorProperty(name="Resolution", size=2, default=tuple(_CONFIG.camera.resolution), min=8, max=16384,
                                   description="Image width and height, pixels")
     environment: EnumProperty(name="Environment", items=environment_items, default=1,
                               description="Lighting and background of the rendered frames")
     environment_strength: FloatProperty(name="Strength", default=1.0, min=0.0, soft_max=5.0)
-    shadow_catcher: BoolProperty(name="Ground Shadows", default=True,
+    shadow_catcher: BoolProperty(name="Ground Shadows", default=_CONFIG.world.shadow_catcher,
                                  description="A shadow-catcher plane at z = 0 under the HDRI")
 
     # ---- arguments for the services

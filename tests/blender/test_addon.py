@@ -558,3 +558,25 @@ def test_dress_body_simulates_garments_and_renders_clothing_masks(addon, free_bo
     assert bpy.ops.mayhem.undress_body() == {"FINISHED"}
     assert not garment_objects(arm) and "mayhem_outfit" not in arm
     assert not [m for m in body_mesh(arm).modifiers if m.type == "COLLISION"]
+
+
+def test_panel_defaults_and_choices_come_from_their_owners(addon):
+    """The panel offers what a config file gets: the same defaults and the same choices."""
+    from mayhem.core.config import Config
+    from mayhem.core.fabrics import FABRICS, ClothSettings
+    from mayhem.core.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
+    from mayhem.core.skeleton import GENDERS
+    from mayhem.ui.properties import MayhemSceneSettings
+
+    props = MayhemSceneSettings.bl_rna.properties
+    config, cloth = Config(), ClothSettings()
+    assert props["cloth_quality"].default == cloth.quality and props["preroll"].default == cloth.preroll
+    assert props["garment_vertices"].default == DEFAULT_TARGET_VERTICES
+    assert props["looseness"].default == pytest.approx(GarmentSpec("tshirt").looseness)
+    assert props["samples"].default == config.render.samples
+    assert list(props["resolution"].default_array) == config.camera.resolution
+    assert props["shadow_catcher"].default == config.world.shadow_catcher
+    assert [i.identifier for i in props["gender"].enum_items] == list(GENDERS)
+    assert [i.identifier for i in props["top"].enum_items] == ["NONE", *TOP_KINDS, "dress"]
+    assert [i.identifier for i in props["bottom"].enum_items] == ["NONE", *BOTTOM_KINDS]
+    assert [i.identifier for i in props["top_fabric"].enum_items] == list(FABRICS)
