@@ -99,9 +99,19 @@ def _uniform(rng, bounds) -> float:
     return float(lo) if lo == hi else float(rng.uniform(lo, hi))
 
 
+def person_model_file(person: dict) -> str:
+    """The model file of a recipe person, from its `model` reference: ``free`` (the bundled
+    body, wherever this checkout or extension is) or a model file. The file is not stored in
+    the recipe, so a scene.json of the free body renders the same in another folder or on
+    another machine. Person dicts built in Blender without a reference give their `model_path`."""
+    if "model" not in person:
+        return str(person["model_path"])
+    return str(assets.resolve_body_model(person["model"], person["gender"], field="people[].model"))
+
+
 def person_params(person: dict, frames: int, fps: float, cache: AssetCache):
     """World-frame SMPL-X parameters of a recipe person, its model and rest pelvis joints."""
-    model = cache.model(person["model_path"], person["gender"])
+    model = cache.model(person_model_file(person), person["gender"])
     clip = cache.clip(person["motion"]["ref"], fps)
     window = clip_window(clip, person["motion"]["start_frame"], frames)
     betas = np.asarray(person["betas"], dtype=np.float64)
@@ -225,7 +235,7 @@ def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: Ass
         start = int(rng.integers(0, max(1, clip.num_frames - frames + 1)))
         person = {
             "gender": gender, "model": "free" if config.body.model == "free" else str(model_path.resolve()),
-            "model_path": str(model_path), "betas": [float(b) for b in betas],
+            "betas": [float(b) for b in betas],
             **_sample_appearance(config, rng_appearance, textures),
             "motion": {"ref": motion_ref, "start_frame": start},
             "placement": {"x": 0.0, "y": 0.0, "z": 0.0, "yaw_rad": 0.0},

@@ -31,7 +31,7 @@ from ..core.dataset.staging import staged_sequence
 from ..core.errors import MayhemInputError
 from ..core.labels import compute_labels, write_labels
 from ..core.outcome import with_outcome
-from ..core.recipe import RECIPE_VERSION, AssetCache
+from ..core.recipe import RECIPE_VERSION, AssetCache, person_model_file
 from .bodies import body_info, body_mesh, get_model, scene_bodies
 from .motions import motion_info, scene_fps
 
@@ -101,7 +101,7 @@ def scene_people(scene) -> list[dict]:
         p = len(people)
         people.append({
             "id": p, "instance_id": p + 1, "object": arm.name, "gender": info["gender"], "model": info["model"],
-            "model_path": info["model_path"], "betas": info["betas"], "skin": info["skin"],
+            "betas": info["betas"], "skin": info["skin"],
             # Blender frame scene.frame_start is clip frame frame_start - motion start; both
             # Blender's constant extrapolation and clip_window hold the end poses outside the clip.
             "motion": {"ref": motion["ref"], "start_frame": int(scene.frame_start) - int(motion["frame_start"])},
@@ -247,7 +247,8 @@ def _cache_for(people: list[dict]) -> AssetCache:
     """An AssetCache pre-filled with the models the body service already loaded."""
     cache = AssetCache()
     for p in people:
-        cache.models[(str(p["model_path"]), p["gender"])] = get_model(p["model_path"], p["gender"])
+        path = person_model_file(p)
+        cache.models[(path, p["gender"])] = get_model(path, p["gender"])
     return cache
 
 

@@ -75,7 +75,7 @@ def _garment(kind: str, fabric: str, seed: int, **cut) -> dict:
 
 
 def _person(pid: int, motion: Path, x: float, outfit: dict | None, shoes: bool = False) -> dict:
-    person = {"id": pid, "instance_id": pid + 1, "gender": "neutral", "model": "free", "model_path": str(FREE_BODY),
+    person = {"id": pid, "instance_id": pid + 1, "gender": "neutral", "model": "free",
               "betas": [0.3, -0.2] + [0.0] * 8, "skin": {"tone": 0.4, "monk_level": 4, "texture": None, "seed": 7 + pid},
               "hair": {"style": "bald"}, "shoes": {"kind": "none"},
               "motion": {"ref": str(motion), "start_frame": 0},

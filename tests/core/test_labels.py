@@ -10,7 +10,7 @@ from mayhem.core.camera import project
 from mayhem.core.config import config_from_dict
 from mayhem.core.labels import compute_labels
 from mayhem.core.motion import MotionClip, save_amass_smplx
-from mayhem.core.recipe import AssetCache, person_params, posed_vertices, sample_recipe, sequence_seed
+from mayhem.core.recipe import AssetCache, person_model_file, person_params, posed_vertices, sample_recipe, sequence_seed
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_height_and_bmi_ranges(smplx_npz, motion_folder, tmp_path):
     cache = AssetCache()
     recipe = sample_recipe(free, 0, cache=cache)
     for person in recipe["people"]:
-        model = cache.model(person["model_path"], person["gender"])
+        model = cache.model(person_model_file(person), person["gender"])
         rest = model.forward(betas=np.array(person["betas"])).vertices[0]
         assert 1.75 <= body_height(rest) <= 1.85
         assert 15 <= body_mass_index(rest, model.faces) <= 40

@@ -41,12 +41,22 @@ def read_recipe(seq_dir: Path) -> dict | None:
     return scene if isinstance(scene, dict) else None
 
 
+def _without_legacy_keys(scene: dict) -> dict:
+    """A scene.json as today's recipes write it: people[].model_path (the model file's absolute
+    path, written before recipes were portable) is derived from people[].model now."""
+    people = scene.get("people")
+    if not isinstance(people, list) or not any(isinstance(p, dict) and "model_path" in p for p in people):
+        return scene
+    return {**scene, "people": [{k: v for k, v in p.items() if k != "model_path"} if isinstance(p, dict) else p
+                                for p in people]}
+
+
 def sequence_complete(out_dir, recipe: dict) -> bool:
     """True when OUT/<name>/ holds this exact recipe's finished sequence (scene.json's render
     "outcome", e.g. which garments fell back, is not part of the recipe)."""
     folder = Path(out_dir) / recipe["name"]
     scene = read_recipe(folder)
-    if scene is None or without_outcome(scene) != normalised(without_outcome(recipe)) \
+    if scene is None or _without_legacy_keys(without_outcome(scene)) != normalised(without_outcome(recipe)) \
             or not (folder / LABELS_NPZ).is_file():
         return False
     F = int(recipe["frames"])
