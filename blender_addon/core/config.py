@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,20 +19,13 @@ from .camera_paths import MOTION_TYPES
 from .errors import MayhemInputError
 from .fabrics import FABRICS, PATTERNS
 from .garments import BOTTOM_KINDS, TOP_KINDS
+from .schema import from_dict, typed_field
 from .skeleton import GENDERS
 
 Range = list  # [min, max] of numbers; a single number in YAML means [x, x]
 
 
-def _meta(doc: str, *, choices=None, minimum=None, maximum=None, is_range=False, integer=False, optional=False):
-    return {"doc": doc, "choices": choices, "minimum": minimum, "maximum": maximum,
-            "is_range": is_range, "integer": integer, "optional": optional}
-
-
-def _f(default, doc, **kw):
-    if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=_meta(doc, **kw))
-    return field(default=default, metadata=_meta(doc, **kw))
+_f = typed_field  # short: the field lines below are long enough
 
 
 @dataclass
@@ -178,84 +170,16 @@ class Config:
 
 
 # ------------------------------------------------------------------- validation
-def _check_number(value, path, fld, meta, integer):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MayhemInputError(path, fld, f"expected a number, got {value!r}")
-    if integer and (not float(value).is_integer()):
-        raise MayhemInputError(path, fld, f"expected a whole number, got {value!r}")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise MayhemInputError(path, fld, "must be finite")
-    if meta.get("minimum") is not None and value < meta["minimum"]:
-        raise MayhemInputError(path, fld, f"must be >= {meta['minimum']}, got {value!r}")
-    if meta.get("maximum") is not None and value > meta["maximum"]:
-        raise MayhemInputError(path, fld, f"must be <= {meta['maximum']}, got {value!r}")
-    return int(value) if integer else value
-
-
-def _convert(value, ftype, meta, path, fld):
-    if dataclasses.is_dataclass(ftype):
-        return _from_dict(ftype, value, path, fld)
-    if meta.get("is_range"):
-        if meta.get("optional") and value in (None, []):
-            return []
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = [value, value]
-        if not isinstance(value, list) or len(value) != 2:
-            raise MayhemInputError(path, fld, f"expected [min, max] or a single number, got {value!r}")
-        lo, hi = (_check_number(v, path, fld, meta, meta.get("integer")) for v in value)
-        if lo > hi:
-            raise MayhemInputError(path, fld, f"min {lo} is greater than max {hi}")
-        return [lo, hi]
-    if ftype is bool:
-        if not isinstance(value, bool):
-            raise MayhemInputError(path, fld, f"expected true or false, got {value!r}")
-        return value
-    if ftype in (int, float):
-        return _check_number(value, path, fld, meta, ftype is int)
-    if ftype is str:
-        if not isinstance(value, str):
-            raise MayhemInputError(path, fld, f"expected a string, got {value!r}")
-        if meta.get("choices") and value not in meta["choices"]:
-            raise MayhemInputError(path, fld, f"must be one of {', '.join(meta['choices'])}, got {value!r}")
-        return value
-    if ftype is list:
-        if not isinstance(value, list):
-            raise MayhemInputError(path, fld, f"expected a list, got {value!r}")
-        if meta.get("choices"):
-            bad = [v for v in value if v not in meta["choices"]]
-            if bad or not value:
-                raise MayhemInputError(path, fld, f"entries must be among {', '.join(meta['choices'])}, got {value!r}")
-        return list(value)
-    raise TypeError(f"unsupported config field type {ftype}")
-
-
 _WEIGHTED_LISTS = (("hair_styles", "hair_style_weights"), ("hair_colours", "hair_colour_weights"),
                    ("shoe_kinds", "shoe_kind_weights"), ("motions", "motion_weights"),
                    ("tops", "top_weights"), ("bottoms", "bottom_weights"))
 
 
-def _from_dict(cls, data, path, prefix=""):
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise MayhemInputError(path, prefix or None, f"expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        name = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise MayhemInputError(path, name, f"unknown field (known: {', '.join(sorted(known))})")
-    kwargs = {}
-    for name, value in data.items():
-        fld = f"{prefix}.{name}" if prefix else name
-        kwargs[name] = _convert(value, hints[name], dict(known[name].metadata), path, fld)
-    obj = cls(**kwargs)
-    # A list given without its weights draws equally (default weights belong to the default list).
+def _reset_default_weights(obj, data) -> None:
+    """A list given without its weights draws equally (default weights belong to the default list)."""
     for names, weights in _WEIGHTED_LISTS:
         if names in data and weights not in data and hasattr(obj, weights):
             setattr(obj, weights, [])
-    _check_object(obj, path, prefix)
-    return obj
 
 
 def _check_weights(obj, path, prefix):
@@ -272,8 +196,9 @@ def _check_weights(obj, path, prefix):
                                    f"or [] for equal; got {w!r}")
 
 
-def _check_object(obj, path, prefix):
-    """Cross-field checks that a per-field type cannot express."""
+def _check_object(obj, data, path, prefix):
+    """Cross-field checks that a per-field type cannot express (schema.from_dict's `check`)."""
+    _reset_default_weights(obj, data)
     if isinstance(obj, AppearanceConfig):
         _check_weights(obj, path, prefix)
     if isinstance(obj, ClothingConfig):
@@ -294,7 +219,7 @@ def _check_object(obj, path, prefix):
 
 
 def config_from_dict(data: dict, path="<config>") -> Config:
-    return _from_dict(Config, data, path)
+    return from_dict(Config, data, path, check=_check_object)
 
 
 def load_config(path) -> Config:

@@ -45,6 +45,7 @@ import numpy as np
 from . import garments as G
 from .errors import MayhemInputError
 from .fabrics import FABRICS
+from .schema import REQUIRED, from_dict, typed_field
 from .skeleton import GENDERS
 
 OUTFIT_KINDS = ("top", "bottom", "dress", "other")
@@ -73,11 +74,7 @@ NEAR_SMOOTHING = 0.75
 SMOOTH_ITERATIONS = 150
 MIN_FIT_CLEARANCE = G.BASE_CLEARANCE  # fitted vertices keep min(template distance, this)
 
-_TOP_KEYS = {"outfit"}
-_OUTFIT_KEYS = {"name", "body", "units", "up", "garments"}
-_BODY_KEYS = {"model", "gender", "betas", "pose"}
-_GARMENT_KEYS = {"file", "name", "object", "kind", "fabric", "pin", "pin_group", "pin_width",
-                 "self_collision", "units", "up"}
+UP_AXES = ("Y", "Z")
 
 
 # =========================================================================== manifest
@@ -151,34 +148,52 @@ class OutfitManifest:
         raise MayhemInputError(self.path, "garment", f"no garment named {key!r} (have: {', '.join(self.names)})")
 
 
-def _err(path, fld, problem):
-    return MayhemInputError(path, fld, problem)
+# The manifest as written: typed fields (core.schema); parse_manifest resolves files and the
+# defaults that depend on other fields.
+@dataclass
+class _BodyEntry:
+    model: str = typed_field("free", "'free' or an SMPL-X .npz/.pkl file or folder (relative to the manifest)",
+                             nonempty=True)
+    gender: str = typed_field("neutral", "gender of the template body", choices=GENDERS)
+    betas: list | None = typed_field([], "shape coefficients of the template body (at most 300)", optional=True,
+                                     numbers=True)
+    pose: str = typed_field("T", "reference pose the garments were modelled in", choices=BODY_POSES, upper=True)
 
 
-def _check_keys(path, data, allowed, where):
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise _err(path, f"{where}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+@dataclass
+class _GarmentEntry:
+    file: str = typed_field(REQUIRED, "mesh file (" + ", ".join(MESH_SUFFIXES) + "), relative to the manifest",
+                            nonempty=True)
+    kind: str = typed_field(REQUIRED, "what the garment is", choices=OUTFIT_KINDS)
+    name: str | None = typed_field(None, "the garment's name (default: the object's or the file's)", optional=True,
+                                   nonempty=True)
+    object: str | None = typed_field(None, "the object to take from a file with several", optional=True, nonempty=True)
+    fabric: str | None = typed_field(None, "fabric preset (default by kind)", optional=True, choices=tuple(FABRICS))
+    pin: str | None = typed_field(None, "pinned vertices: hem band, a vertex group, or none", optional=True,
+                                  choices=PIN_MODES)
+    pin_group: str | None = typed_field(None, "vertex group (or float vertex attribute) of pinned vertices",
+                                        optional=True, nonempty=True)
+    pin_width: float = typed_field(G.PIN_BAND, "width of the pinned hem band, metres, in (0, 0.5]", maximum=0.5)
+    self_collision: bool | None = typed_field(None, "cloth self-collision (default: dresses only)", optional=True)
+    units: str | None = typed_field(None, "the file's units (default: the outfit's)", optional=True,
+                                    choices=tuple(UNIT_SCALE))
+    up: str | None = typed_field(None, "the file's up axis (default: the outfit's, else the format's)",
+                                 optional=True, choices=UP_AXES, upper=True)
 
 
-def _choice(path, value, choices, fld, default=None):
-    if value is None:
-        if default is None:
-            raise _err(path, fld, f"missing (one of {', '.join(choices)})")
-        return default
-    value = str(value) if not isinstance(value, (dict, list)) else value
-    if value not in choices:
-        raise _err(path, fld, f"{value!r} is not one of {', '.join(choices)}")
-    return value
+@dataclass
+class _OutfitEntry:
+    name: str | None = typed_field(None, "outfit name (default: the manifest's file name)", optional=True,
+                                   nonempty=True)
+    body: _BodyEntry = field(default_factory=_BodyEntry)
+    units: str = typed_field("m", "units of the garment files", choices=tuple(UNIT_SCALE))
+    up: str | None = typed_field(None, "up axis of the garment files", optional=True, choices=UP_AXES, upper=True)
+    garments: list = typed_field(REQUIRED, "the garments (a non-empty list of mappings)")
 
 
-def _up(path, value, fld):
-    if value is None:
-        return None
-    v = str(value).upper()
-    if v not in ("Y", "Z"):
-        raise _err(path, fld, f"{value!r} is not Y or Z")
-    return v
+@dataclass
+class _ManifestEntry:
+    outfit: _OutfitEntry = field(default_factory=_OutfitEntry)
 
 
 def resolve_model_path(model: str, gender: str, manifest_path: Path) -> Path:
@@ -190,81 +205,40 @@ def resolve_model_path(model: str, gender: str, manifest_path: Path) -> Path:
                               base=Path(manifest_path).parent)
 
 
-def _parse_body(path: Path, data) -> BodySpec:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise _err(path, "outfit.body", "must be a mapping (model, gender, betas, pose)")
-    _check_keys(path, data, _BODY_KEYS, "outfit.body")
-    model = data.get("model", "free")
-    if not isinstance(model, str) or not model.strip():
-        raise _err(path, "outfit.body.model", "must be 'free' or a path to an SMPL-X .npz/.pkl file or folder")
-    gender = _choice(path, data.get("gender"), GENDERS, "outfit.body.gender", "neutral")
-    betas = data.get("betas", [])
-    if betas is None:
-        betas = []
-    if not isinstance(betas, list) or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
-                                              for b in betas):
-        raise _err(path, "outfit.body.betas", "must be a list of numbers")
-    if not all(math.isfinite(b) for b in betas):
-        raise _err(path, "outfit.body.betas", "contains NaN or inf")
+def _body(path: Path, entry: _BodyEntry) -> BodySpec:
+    betas = entry.betas or []
     if len(betas) > 300:
-        raise _err(path, "outfit.body.betas", f"{len(betas)} coefficients; SMPL-X has at most 300")
-    pose = _choice(path, None if data.get("pose") is None else str(data.get("pose")).upper(),
-                   BODY_POSES, "outfit.body.pose", "T")
-    return BodySpec(model=model, model_path=resolve_model_path(model, gender, path), gender=gender,
-                    betas=tuple(float(b) for b in betas), pose=pose)
+        raise MayhemInputError(path, "outfit.body.betas", f"{len(betas)} coefficients; SMPL-X has at most 300")
+    return BodySpec(model=entry.model, model_path=resolve_model_path(entry.model, entry.gender, path),
+                    gender=entry.gender, betas=tuple(betas), pose=entry.pose)
 
 
-def _parse_garment(path: Path, k: int, data, units: str, up: str | None) -> OutfitGarment:
+def _garment(path: Path, k: int, data, outfit: _OutfitEntry) -> OutfitGarment:
     fld = f"outfit.garments[{k}]"
-    if not isinstance(data, dict):
-        raise _err(path, fld, "must be a mapping with at least file and kind")
-    _check_keys(path, data, _GARMENT_KEYS, fld)
-    file = data.get("file")
-    if not isinstance(file, str) or not file.strip():
-        raise _err(path, f"{fld}.file", "missing (a mesh file: " + ", ".join(MESH_SUFFIXES) + ")")
-    fpath = Path(os.path.expanduser(file))
+    entry = from_dict(_GarmentEntry, data, path, fld)
+    fpath = Path(os.path.expanduser(entry.file))
     if not fpath.is_absolute():
         fpath = path.parent / fpath
     suffix = fpath.suffix.lower()
     if suffix not in MESH_SUFFIXES:
-        raise _err(path, f"{fld}.file", f"{file}: unsupported format {suffix!r} (use {', '.join(MESH_SUFFIXES)})")
+        raise MayhemInputError(path, f"{fld}.file", f"{entry.file}: unsupported format {suffix!r} "
+                                                    f"(use {', '.join(MESH_SUFFIXES)})")
     if not fpath.is_file():
-        raise _err(path, f"{fld}.file", f"{fpath} not found")
-    obj = data.get("object")
-    if obj is not None and (not isinstance(obj, str) or not obj):
-        raise _err(path, f"{fld}.object", "must be the name of an object in the file")
-    kind = _choice(path, data.get("kind"), OUTFIT_KINDS, f"{fld}.kind")
-    fabric = _choice(path, data.get("fabric"), tuple(FABRICS), f"{fld}.fabric", DEFAULT_FABRIC[kind])
-    name = data.get("name", obj or fpath.stem)
-    if not isinstance(name, str) or not name:
-        raise _err(path, f"{fld}.name", "must be a non-empty string")
-    pin_group = data.get("pin_group")
-    if pin_group is not None and (not isinstance(pin_group, str) or not pin_group):
-        raise _err(path, f"{fld}.pin_group", "must be the name of a vertex group (or float vertex attribute)")
-    pin = data.get("pin")
-    if pin is None:
-        pin = "group" if pin_group else "hem"
-    pin = _choice(path, str(pin), PIN_MODES, f"{fld}.pin")
-    if pin == "group" and not pin_group:
-        raise _err(path, f"{fld}.pin_group", "pin: group needs pin_group (the vertex group's name)")
-    if pin != "group" and pin_group:
-        raise _err(path, f"{fld}.pin", f"pin: {pin} contradicts pin_group {pin_group!r}")
-    width = data.get("pin_width", G.PIN_BAND)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0.0 < float(width) <= 0.5:
-        raise _err(path, f"{fld}.pin_width", f"must be a width in metres in (0, 0.5], got {width!r}")
-    sc = data.get("self_collision", kind == "dress")
-    if not isinstance(sc, bool):
-        raise _err(path, f"{fld}.self_collision", f"must be true or false, got {sc!r}")
-    g_units = _choice(path, data.get("units"), tuple(UNIT_SCALE), f"{fld}.units", units)
-    g_up = _up(path, data.get("up"), f"{fld}.up")
-    if g_up is None:
-        # glTF is Y-up by its specification, whatever the outfit says for the other files.
-        g_up = "Y" if suffix in (".gltf", ".glb") else (up or DEFAULT_UP[suffix])
-    return OutfitGarment(index=k, name=name, file=fpath, object=obj, kind=kind, fabric=fabric,
-                         pin=pin, pin_group=pin_group, pin_width=float(width), self_collision=sc,
-                         units=g_units, up=g_up)
+        raise MayhemInputError(path, f"{fld}.file", f"{fpath} not found")
+    pin = entry.pin or ("group" if entry.pin_group else "hem")
+    if pin == "group" and not entry.pin_group:
+        raise MayhemInputError(path, f"{fld}.pin_group", "pin: group needs pin_group (the vertex group's name)")
+    if pin != "group" and entry.pin_group:
+        raise MayhemInputError(path, f"{fld}.pin", f"pin: {pin} contradicts pin_group {entry.pin_group!r}")
+    if not entry.pin_width > 0.0:
+        raise MayhemInputError(path, f"{fld}.pin_width", f"must be a width in metres in (0, 0.5], got {entry.pin_width!r}")
+    # glTF is Y-up by its specification, whatever the outfit says for the other files.
+    up = entry.up or ("Y" if suffix in (".gltf", ".glb") else (outfit.up or DEFAULT_UP[suffix]))
+    return OutfitGarment(index=k, name=entry.name or entry.object or fpath.stem, file=fpath, object=entry.object,
+                         kind=entry.kind, fabric=entry.fabric or DEFAULT_FABRIC[entry.kind], pin=pin,
+                         pin_group=entry.pin_group, pin_width=float(entry.pin_width),
+                         self_collision=(entry.kind == "dress") if entry.self_collision is None else entry.self_collision,
+                         units=entry.units or outfit.units, up=up)
 
 
 def parse_manifest(data, path) -> OutfitManifest:
@@ -272,28 +246,18 @@ def parse_manifest(data, path) -> OutfitManifest:
     relative file paths)."""
     path = Path(path)
     if not isinstance(data, dict) or "outfit" not in data:
-        raise _err(path, "outfit", "missing: the manifest is a mapping with one key, outfit")
-    _check_keys(path, data, _TOP_KEYS, "")
-    out = data["outfit"]
-    if not isinstance(out, dict):
-        raise _err(path, "outfit", "must be a mapping (name, body, units, up, garments)")
-    _check_keys(path, out, _OUTFIT_KEYS, "outfit")
-    name = out.get("name", path.stem)
-    if not isinstance(name, str) or not name:
-        raise _err(path, "outfit.name", "must be a non-empty string")
-    body = _parse_body(path, out.get("body"))
-    units = _choice(path, out.get("units"), tuple(UNIT_SCALE), "outfit.units", "m")
-    up = _up(path, out.get("up"), "outfit.up")
-    items = out.get("garments")
-    if not isinstance(items, list) or not items:
-        raise _err(path, "outfit.garments", "must be a non-empty list of garments")
-    garments = tuple(_parse_garment(path, k, g, units, up) for k, g in enumerate(items))
+        raise MayhemInputError(path, "outfit", "missing: the manifest is a mapping with one key, outfit")
+    outfit = from_dict(_ManifestEntry, data, path).outfit
+    if not isinstance(outfit.garments, list) or not outfit.garments:
+        raise MayhemInputError(path, "outfit.garments", "must be a non-empty list of garments")
+    body = _body(path, outfit.body)
+    garments = tuple(_garment(path, k, g, outfit) for k, g in enumerate(outfit.garments))
     seen: dict[str, int] = {}
     for g in garments:
         if g.name in seen:
-            raise _err(path, f"{g.field}.name", f"{g.name!r} is already the name of garments[{seen[g.name]}]")
+            raise MayhemInputError(path, f"{g.field}.name", f"{g.name!r} is already the name of garments[{seen[g.name]}]")
         seen[g.name] = g.index
-    return OutfitManifest(path=path, name=name, body=body, garments=garments)
+    return OutfitManifest(path=path, name=outfit.name or path.stem, body=body, garments=garments)
 
 
 def load_manifest(path) -> OutfitManifest:
@@ -373,17 +337,17 @@ def prepare_mesh(raw: MeshData, garment: OutfitGarment, manifest_path) -> MeshDa
     V = np.asarray(raw.vertices, dtype=np.float64).reshape(-1, 3)
     F = np.asarray(raw.faces, dtype=np.int64).reshape(-1, 3)
     if not len(F) or not len(V):
-        raise _err(manifest_path, fld, f"{name} has no faces")
+        raise MayhemInputError(manifest_path, fld, f"{name} has no faces")
     if F.min() < 0 or F.max() >= len(V):
-        raise _err(manifest_path, fld, f"{name}: face indices outside the vertex list")
+        raise MayhemInputError(manifest_path, fld, f"{name}: face indices outside the vertex list")
     if not np.all(np.isfinite(V)):
-        raise _err(manifest_path, fld, f"{name} has NaN or infinite vertex coordinates")
+        raise MayhemInputError(manifest_path, fld, f"{name} has NaN or infinite vertex coordinates")
     V = to_model_space(V, garment.up, garment.units)
     V, F, groups, kept = _weld(V, F, raw.groups, WELD_DISTANCE)
     if not len(F):
-        raise _err(manifest_path, fld, f"{name} has only degenerate faces")
+        raise MayhemInputError(manifest_path, fld, f"{name} has only degenerate faces")
     if len(V) > MAX_VERTICES:
-        raise _err(manifest_path, fld, f"{name} has {len(V)} vertices; at most {MAX_VERTICES} simulate "
+        raise MayhemInputError(manifest_path, fld, f"{name} has {len(V)} vertices; at most {MAX_VERTICES} simulate "
                                        "in reasonable time (decimate or remesh it)")
     uv = None
     if raw.uv is not None:
@@ -506,7 +470,7 @@ def template_body(model, body: BodySpec, manifest_path=None) -> G.BodyRest:
     manifest's betas, in its pose."""
     betas = np.asarray(body.betas, dtype=np.float64)
     if len(betas) > model.num_betas:
-        raise _err(manifest_path, "outfit.body.betas",
+        raise MayhemInputError(manifest_path, "outfit.body.betas",
                    f"{len(betas)} coefficients; the model {model.model_id} has {model.num_betas}")
     return G.BodyRest.from_model(model, betas if len(betas) else None, reference=body.pose)
 
@@ -541,7 +505,7 @@ def body_in_pose(body: G.BodyRest, body_pose: np.ndarray) -> G.BodyRest:
 
 def check_same_topology(template: G.BodyRest, target: G.BodyRest, manifest_path) -> None:
     if template.vertices.shape != target.vertices.shape or not np.array_equal(template.faces, target.faces):
-        raise _err(manifest_path, "outfit.body.model",
+        raise MayhemInputError(manifest_path, "outfit.body.model",
                    f"the outfit fits bodies of its template model ({len(template.vertices)} vertices); "
                    f"this person's body model has {len(target.vertices)}: garments carry over only "
                    "between shapes of one model")
@@ -553,13 +517,13 @@ def bind_garment(mesh: MeshData, garment: OutfitGarment, template: G.BodyRest, m
     far = np.abs(binding.distance) > FAR_FROM_BODY
     share = float(np.mean(far))
     if share > MAX_FAR_SHARE:
-        raise _err(manifest_path, f"{garment.field}.file",
+        raise MayhemInputError(manifest_path, f"{garment.field}.file",
                    f"{garment.file.name}: {100 * share:.0f} % of its vertices are farther than "
                    f"{FAR_FROM_BODY} m from the template body (allowed {100 * MAX_FAR_SHARE:.0f} %): "
                    "check outfit.units, outfit.up and outfit.body")
     inside = float(np.mean(binding.distance < 0))
     if inside > MAX_INSIDE_SHARE:
-        raise _err(manifest_path, f"{garment.field}.file",
+        raise MayhemInputError(manifest_path, f"{garment.field}.file",
                    f"{garment.file.name}: {100 * inside:.0f} % of its vertices are inside the template "
                    f"body (allowed {100 * MAX_INSIDE_SHARE:.0f} %): check outfit.units, outfit.up and outfit.body")
     return binding
@@ -572,17 +536,17 @@ def _pins(V, F, mesh: MeshData, garment: OutfitGarment, manifest_path) -> np.nda
         w = find_group(mesh.groups, garment.pin_group)
         if w is None:
             have = ", ".join(sorted(mesh.groups)) or "none"
-            raise _err(manifest_path, f"{garment.field}.pin_group",
+            raise MayhemInputError(manifest_path, f"{garment.field}.pin_group",
                        f"{garment.file.name} has no vertex group or float vertex attribute named "
                        f"{garment.pin_group!r} (have: {have})")
         w = np.clip(np.asarray(w, dtype=np.float64), 0.0, 1.0)
         if not np.any(w > 0):
-            raise _err(manifest_path, f"{garment.field}.pin_group",
+            raise MayhemInputError(manifest_path, f"{garment.field}.pin_group",
                        f"vertex group {garment.pin_group!r} of {garment.file.name} is empty")
         return w
     loops = G.boundary_loops(F)
     if not loops:
-        raise _err(manifest_path, f"{garment.field}.pin",
+        raise MayhemInputError(manifest_path, f"{garment.field}.pin",
                    f"{garment.file.name} has no opening to pin (closed mesh): use pin_group or pin: none")
     return G._band_weights(V, G._pick_loop(V, loops, lambda c: c[1]), garment.pin_width)
 
@@ -650,7 +614,7 @@ def fit_user_garment(mesh: MeshData, garment: OutfitGarment, template: G.BodyRes
     `deformation` (surface_deformation(template, target)) may be passed when reused."""
     check_same_topology(template, target, manifest_path)
     if not np.allclose(template.body_pose, target.body_pose, atol=1e-9):
-        raise _err(manifest_path, "outfit.body.pose", "the target body must be in the manifest's pose "
+        raise MayhemInputError(manifest_path, "outfit.body.pose", "the target body must be in the manifest's pose "
                                                        "(core.outfits.body_in_pose)")
     if binding is None:
         binding = bind_garment(mesh, garment, template, manifest_path)
