@@ -1,4 +1,4 @@
-"""Progress of a render on the command line: a one-line text bar on stderr."""
+"""Progress on the command line: a one-line bar per render, and one overall line per batch."""
 from __future__ import annotations
 
 import sys
@@ -34,3 +34,44 @@ def frame_progress(name: str, total: int, progress):
     bar = ProgressBar(name, total, enabled=bool(progress))
     bar.update(0)
     return lambda i, n, s: bar.update(i + 1)
+
+
+def hms(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class BatchProgress:
+    """One overall line: sequences, frames (counted as they appear on disk) and ETA.
+
+    On a terminal it is redrawn in place every second; in a log file a line is written each
+    time a sequence finishes.
+    """
+
+    def __init__(self, sequences: int, frames: int, enabled: bool = True, stream=None, width: int = 24):
+        self.sequences, self.frames, self.enabled, self.width = sequences, frames, enabled, width
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.perf_counter()
+        self.last = None
+
+    def line(self, done: int, failed: int, frames_done: int) -> str:
+        elapsed = time.perf_counter() - self.start
+        frac = frames_done / max(self.frames, 1)
+        filled = int(round(frac * self.width))
+        rate = frames_done / elapsed if elapsed > 0 else 0.0
+        eta = (self.frames - frames_done) / rate if rate > 0 else None
+        fail = f", {failed} failed" if failed else ""
+        return (f"mayhem [{'#' * filled}{'.' * (self.width - filled)}] {done + failed}/{self.sequences} sequences{fail}"
+                f" | {frames_done}/{self.frames} frames | {hms(elapsed)} elapsed, eta "
+                f"{hms(eta) if eta is not None else '?'}")
+
+    def update(self, done: int, failed: int, frames_done: int, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            self.stream.write("\r" + self.line(done, failed, frames_done) + ("\n" if final else ""))
+        elif (done, failed) != self.last:
+            self.stream.write(self.line(done, failed, frames_done) + "\n")
+            self.last = (done, failed)
+        self.stream.flush()

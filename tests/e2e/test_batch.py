@@ -383,7 +383,7 @@ def test_config_changes_and_bad_options(tmp_path):
 
 def test_ray_resource_requests():
     """CPUs per task (= render threads) and GPUs per task from the cluster's smallest node."""
-    from mayhem.services.batch import _ray_resources
+    from mayhem.services.batch.executors import ray_resources as _ray_resources
 
     class Cluster:  # the shape of ray.nodes(): only what _ray_resources reads
         def __init__(self, *nodes):
