@@ -61,6 +61,28 @@ def free_body_rest(free_body_model):
     return BodyRest.from_model(free_body_model, reference="A")
 
 
+@pytest.fixture(scope="session")
+def motion_folder(tmp_path_factory):
+    """A folder holding one AMASS SMPL-X clip, walk.npz: arms lowered, walking forward slowly."""
+    from motion_files import write_walking_clip
+
+    folder = tmp_path_factory.mktemp("amass")
+    write_walking_clip(folder / "walk.npz")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model(free_body_model):
+    """"The" body model of tests that need one: the free body (a module may define its own)."""
+    return free_body_model
+
+
+@pytest.fixture(scope="session")
+def body(free_body_rest):
+    """"The" rest body of tests that need one: the free body in the A pose (a module may define its own)."""
+    return free_body_rest
+
+
 @pytest.fixture
 def fresh_blender(request):
     """bpy after a factory reset to an empty file, so no test sees another test's scene (done

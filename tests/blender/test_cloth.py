@@ -23,11 +23,6 @@ PREROLL, FRAMES = 6, 6
 
 
 @pytest.fixture(scope="module")
-def model(free_body_model):
-    return free_body_model
-
-
-@pytest.fixture(scope="module")
 def outfit(free_body_rest):
     return G.make_outfit([G.GarmentSpec("tshirt", target_vertices=1000),
                           G.GarmentSpec("shorts", target_vertices=1000)], free_body_rest)

@@ -33,11 +33,6 @@ KEYS = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose", "lef
 
 
 @pytest.fixture(scope="module")
-def model(free_body_model):
-    return free_body_model
-
-
-@pytest.fixture(scope="module")
 def outfits(free_body_rest):
     return {name: G.make_outfit([G.GarmentSpec(k, target_vertices=VERTICES) for k, _ in items], free_body_rest)
             for name, items in OUTFITS.items()}

@@ -15,7 +15,6 @@ import pytest
 from mayhem.core import environment as E
 from mayhem.core.camera import project
 from mayhem.core.config import config_from_dict
-from mayhem.core.motion import MotionClip, save_amass_smplx
 
 ROOT = Path(__file__).resolve().parents[2]
 W, H = 160, 90
@@ -232,27 +231,6 @@ def test_missing_or_bad_scene_file(fresh_blender, tmp_path):
 
 
 # ------------------------------------------------------------------------------ renders
-@pytest.fixture(scope="module")
-def motion_folder(tmp_path_factory):
-    """An AMASS SMPL-X clip: arms lowered, walking forward slowly."""
-    folder = tmp_path_factory.mktemp("amass")
-    F = 20
-    t = np.arange(F) / 30.0
-    body = np.zeros((F, 63))
-    body[:, 15 * 3 + 2] = -1.2
-    body[:, 16 * 3 + 2] = 1.2
-    body[:, 0] = 0.3 * np.sin(2 * np.pi * t)
-    body[:, 3] = -0.3 * np.sin(2 * np.pi * t)
-    clip = MotionClip(
-        global_orient=np.tile([np.pi / 2, 0, 0], (F, 1)), body_pose=body,
-        jaw_pose=np.zeros((F, 3)), leye_pose=np.zeros((F, 3)), reye_pose=np.zeros((F, 3)),
-        left_hand_pose=np.zeros((F, 45)), right_hand_pose=np.zeros((F, 45)),
-        transl=np.stack([np.zeros(F), -0.8 * t, np.full(F, 0.95)], 1),
-        betas=np.zeros(16), expression=None, gender="neutral", fps=30.0, source="test", source_format="smplx")
-    save_amass_smplx(clip, folder / "walk.npz")
-    return folder
-
-
 def _base_config(motion_folder, **over):
     data = {"seed": 11, "frames": 2, "body": {"model": "free"}, "motion": {"source": str(motion_folder)},
             "people": {"count": [2, 2], "area_radius_m": 1.0},

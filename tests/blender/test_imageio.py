@@ -2,13 +2,13 @@
 independent oracle (its own writers for our readers, its own loaders for our writers)."""
 from __future__ import annotations
 
-import math
 import os
 import struct
 import zlib
 
 import numpy as np
 import pytest
+from blender_scenes import pass_scene
 
 from mayhem.core import atomic, exr, png
 from mayhem.core.errors import MayhemInputError
@@ -274,30 +274,15 @@ def cycles_render(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("cycles")
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 4
-    scene.cycles.use_denoising = False
-    scene.cycles.filter_width = 0.01  # samples at pixel centres: comparable with a rasterizer
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 64, 36, 100
+    scene, tree, rlayers = pass_scene(bpy, 64, 36, samples=4)
     bpy.ops.mesh.primitive_cube_add(size=1, location=(-0.8, 0, 0.3))
     bpy.context.object.pass_index = 3
     bpy.ops.mesh.primitive_uv_sphere_add(radius=0.4, location=(0.9, 1.0, -0.2))
     bpy.context.object.pass_index = 5
     sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
     scene.collection.objects.link(sun)
-    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
-    scene.collection.objects.link(cam)
-    cam.location, cam.rotation_euler = (0, -4, 0), (math.pi / 2, 0, 0)
-    scene.camera = cam
-    layer = scene.view_layers[0]
-    layer.use_pass_z = layer.use_pass_object_index = True
     from mayhem.scene import blender_compat as compat
 
-    tree = compat.compositor_tree(scene)
-    tree.nodes.clear()
-    rlayers = tree.nodes.new("CompositorNodeRLayers")
     compat.add_composite_output(tree, compat.render_layer_socket(rlayers, "Image"))
 
     def file_output(sub, codec, depth, inputs, multilayer=True):

@@ -28,11 +28,6 @@ TO_BLENDER = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])
 
 
 @pytest.fixture(scope="module")
-def model(free_body_model):
-    return free_body_model
-
-
-@pytest.fixture(scope="module")
 def template(free_body_rest):
     return free_body_rest
 

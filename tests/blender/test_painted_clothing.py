@@ -32,16 +32,6 @@ def _labels(*names):
     return np.array([PART_INDEX[n] for n in names])
 
 
-@pytest.fixture(scope="module")
-def model(free_body_model):
-    return free_body_model
-
-
-@pytest.fixture(scope="module")
-def body(free_body_rest):
-    return free_body_rest
-
-
 # ------------------------------------------------------------------------------ coverage
 def test_tshirt_covers_the_torso_not_hands_head_feet(body):
     spec = G.GarmentSpec("tshirt")

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from blender_scenes import pass_scene
 
 from mayhem.core import exr
 from mayhem.core.raster import mask_iou, mask_outline, rasterize_ids, rasterize_silhouette
@@ -182,26 +183,13 @@ def test_matches_cycles_object_index_and_depth(tmp_path, fresh_blender):
     """Cube rendered by Cycles (samples at pixel centres) vs our projection of the same cube."""
     bpy = fresh_blender
     w, h = 160, 90
-    scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", 1, False
-    scene.cycles.filter_width = 0.01
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = w, h, 100
+    scene, tree, rlayers = pass_scene(bpy, w, h, samples=1)
     location, rotation = np.array([-0.3, 0.4, 0.2]), (0.3, 0.5, 0.7)
     bpy.ops.mesh.primitive_cube_add(size=1.2, location=location, rotation=rotation)
     cube = bpy.context.object
     cube.pass_index = 1
-    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
-    scene.collection.objects.link(cam)
-    cam.location, cam.rotation_euler = (0, -4, 0), (math.pi / 2, 0, 0)
-    scene.camera = cam
-    layer = scene.view_layers[0]
-    layer.use_pass_z = layer.use_pass_object_index = True
     from mayhem.scene import blender_compat as compat
 
-    tree = compat.compositor_tree(scene)
-    tree.nodes.clear()
-    rlayers = tree.nodes.new("CompositorNodeRLayers")
     node = compat.add_file_output(tree, {name: compat.render_layer_socket(rlayers, name)
                                          for name in ("Depth", "IndexOB")})
     compat.set_file_output_pattern(node, tmp_path, "####")

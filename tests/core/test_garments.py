@@ -20,16 +20,6 @@ EXPECTED_HEMS = {"tshirt": 4, "longsleeve": 4, "dress": 4, "shorts": 3, "trouser
 
 
 @pytest.fixture(scope="module")
-def model(free_body_model):
-    return free_body_model
-
-
-@pytest.fixture(scope="module")
-def body(free_body_rest):
-    return free_body_rest
-
-
-@pytest.fixture(scope="module")
 def garments(body):
     return {kind: G.make_garment(G.GarmentSpec(kind), body) for kind in G.GARMENT_KINDS}
 

@@ -14,34 +14,12 @@ import pytest
 from mayhem.core.camera import project
 from mayhem.core.config import config_from_dict
 from mayhem.core.exr import read_depth_exr
-from mayhem.core.motion import MotionClip, save_amass_smplx
 from mayhem.core.png import read_png
 from mayhem.core.raster import mask_iou, rasterize_ids
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices
 
 ROOT = Path(__file__).resolve().parents[2]
 W, H = 160, 90
-
-
-@pytest.fixture(scope="module")
-def motion_folder(tmp_path_factory):
-    """An AMASS SMPL-X clip: arms lowered, walking forward slowly, a little body sway."""
-    folder = tmp_path_factory.mktemp("amass")
-    F = 20
-    t = np.arange(F) / 30.0
-    body = np.zeros((F, 63))
-    body[:, 15 * 3 + 2] = -1.2  # left_shoulder (joint 16 -> body_pose slot 15) about Z: arm down
-    body[:, 16 * 3 + 2] = 1.2   # right_shoulder
-    body[:, 3 * 0] = 0.3 * np.sin(2 * np.pi * t)  # left hip flexion
-    body[:, 3 * 1] = -0.3 * np.sin(2 * np.pi * t)
-    clip = MotionClip(
-        global_orient=np.tile([np.pi / 2, 0, 0], (F, 1)), body_pose=body,
-        jaw_pose=np.zeros((F, 3)), leye_pose=np.zeros((F, 3)), reye_pose=np.zeros((F, 3)),
-        left_hand_pose=np.zeros((F, 45)), right_hand_pose=np.zeros((F, 45)),
-        transl=np.stack([np.zeros(F), -0.8 * t, np.full(F, 0.95)], 1),
-        betas=np.zeros(16), expression=None, gender="neutral", fps=30.0, source="test", source_format="smplx")
-    save_amass_smplx(clip, folder / "walk.npz")
-    return folder
 
 
 def _config(motion_folder, **over):
