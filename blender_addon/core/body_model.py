@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MayhemInputError
+from .npzio import text_field
 from .rotations import axis_angle_to_matrix
 from .skeleton import NUM_JOINTS, PARENTS
 
@@ -328,17 +329,6 @@ def _require(data: dict, path: Path, key: str, ndim: int) -> np.ndarray:
     return arr
 
 
-def _as_text(value, path: Path, key: str) -> str:
-    if isinstance(value, np.ndarray):
-        if value.size != 1 or value.dtype.kind not in "SU":
-            raise MayhemInputError(path, key, f"expected a string, got dtype {value.dtype} shape {value.shape}")
-        value = value.item()
-    try:
-        return value.decode() if isinstance(value, bytes) else str(value)
-    except UnicodeDecodeError:
-        raise MayhemInputError(path, key, f"{value!r} is not UTF-8 text") from None
-
-
 def load_body_model(path, gender: str | None = None) -> BodyModel:
     """Load an SMPL-X model file (.npz, or .pkl without chumpy), validating every array.
 
@@ -398,14 +388,14 @@ def load_body_model(path, gender: str | None = None) -> BodyModel:
             raise MayhemInputError(path, key, f"expected 45 columns, got shape {arr.shape}")
         return arr
 
-    file_gender = _as_text(data["gender"], path, "gender") if "gender" in data else None
+    file_gender = text_field(path, "gender", data["gender"]) if "gender" in data else None
     if gender is None:
         stem = path.stem.lower()
         gender = file_gender or ("female" if "female" in stem else "male" if "male" in stem else "neutral")
     extras = {k: _dense(data[k]) for k in ("vt", "ft", "part_labels", "part_names", "lmk_faces_idx",
                                            "lmk_bary_coords", "dynamic_lmk_faces_idx",
                                            "dynamic_lmk_bary_coords") if k in data}
-    model_id = _as_text(data["model_id"], path, "model_id") if "model_id" in data else path.stem
+    model_id = text_field(path, "model_id", data["model_id"]) if "model_id" in data else path.stem
     return BodyModel(
         path=str(path), model_id=model_id, gender=gender.lower(), v_template=v_template, faces=faces,
         shapedirs=shape, exprdirs=expr, posedirs=posedirs, J_regressor=J_regressor, weights=weights,

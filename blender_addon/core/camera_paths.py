@@ -510,12 +510,11 @@ def _fallback_rig(cfg, bodies, F, fps, W, H, sensor_w, base: _Draw) -> _Rig:
 
 @dataclass(frozen=True)
 class _Framing:
-    """One framed camera path: the rig, its distance and per-frame path, and how it was found
-    (status ok | widened | static_fallback | failed, with the distance's widen factor)."""
+    """One framed camera path: the rig, its distance and per-frame world-to-camera matrices, and
+    how it was found (status ok | widened | static_fallback | failed, with the widen factor)."""
 
     rig: object
     distance: float
-    eyes: np.ndarray
     world_to_cam: np.ndarray
     record: dict
     in_view: list
@@ -566,7 +565,7 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
         ok, reason, in_view = check_framing(eyes, M, rig.K, W, H, bodies, spec)
         first = first or (rig, d, reason)
         if ok:
-            result = _Framing(rig, d, eyes, M, record, in_view, "ok", 1.0)
+            result = _Framing(rig, d, M, record, in_view, "ok", 1.0)
             break
     if result is None:  # widen the first draw, then a static wide shot of everyone
         rig, d0, _ = first
@@ -576,7 +575,7 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
             eyes, M, record = _path(rig, d0 * factor, fps)
             ok, _, in_view = check_framing(eyes, M, rig.K, W, H, bodies, spec)
             if ok:
-                result = _Framing(rig, d0 * factor, eyes, M, record, in_view, "widened", factor)
+                result = _Framing(rig, d0 * factor, M, record, in_view, "widened", factor)
                 break
     if result is None:
         rig = _fallback_rig(cfg, bodies, F, fps, W, H, sensor_w, first[0].draw)
@@ -587,11 +586,11 @@ def sample_camera(cfg, bodies: list[Body], width: int, height: int, frames: int,
             eyes, M, record = _path(rig, d0 * factor, fps)
             ok, _, in_view = check_framing(eyes, M, rig.K, W, H, bodies, spec)
             if ok or step == MAX_WIDEN_STEPS:
-                result = _Framing(rig, d0 * factor, eyes, M, record, in_view, "static_fallback" if ok else "failed", factor)
+                result = _Framing(rig, d0 * factor, M, record, in_view, "static_fallback" if ok else "failed", factor)
                 break
 
-    rig, d, M, record, in_view, status, factor = (result.rig, result.distance, result.world_to_cam, result.record,
-                                                  result.in_view, result.status, result.widen_factor)
+    rig, d, M, record = result.rig, result.distance, result.world_to_cam, result.record
+    in_view, status, factor = result.in_view, result.status, result.widen_factor
     dr = rig.draw
     T0 = rig.targets[0]
     eye0 = np.array([T0[0] + d * rig.direction[0], T0[1] + d * rig.direction[1], _camera_height(rig, d)])

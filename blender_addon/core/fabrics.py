@@ -108,7 +108,6 @@ class ClothSettings:
     # AVX-512 one the same long sleeve went skin-bound again at 7, 8 and 10 steps (retries at
     # 14-21) on both lines, pinched between arm and torso (see collision_distance).
     quality: int = 7
-    quality: int = 7
     collision_quality: int = 3
     # Low collider friction lets cloth slide over skin and an inner garment instead of catching
     # on it: a walking T-shirt over shorts went from 1.67x to 1.48x stretch (99.9th percentile

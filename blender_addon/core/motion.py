@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import MayhemInputError
-from .npzio import save_npz
+from .npzio import save_npz, text_field
 from .rotations import axis_angle_to_quaternion, quaternion_to_axis_angle, slerp
 from .skeleton import GENDERS, POSE_PARAM_DIMS, POSE_PARAM_NAMES, POSE_SLICES, SMPLH_POSE_SLICES
 
@@ -250,15 +250,7 @@ def _per_frame(path: str, key: str, arr: np.ndarray, width: int, n: int | None) 
 
 
 def _text(path: str, key: str, arr: np.ndarray) -> str:
-    if arr.size != 1 or arr.dtype.kind not in "SU":
-        raise MayhemInputError(path, key, f"expected a string, got dtype {arr.dtype} shape {arr.shape}")
-    value = arr.reshape(()).item()
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MayhemInputError(path, key, f"{value!r} is not UTF-8 text") from None
-    return str(value).strip()
+    return text_field(path, key, arr).strip()
 
 
 def load_amass(path, target_fps: float | None = 30.0,

@@ -1,4 +1,4 @@
-"""Deterministic .npz writing: same arrays -> same bytes.
+"""Deterministic .npz writing (same arrays -> same bytes), and reading text fields back.
 
 `np.savez` stamps every member with the current time, so two runs never match byte for
 byte. Datasets promise "same config + same seed -> same labels, byte for byte", and the
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .errors import MayhemInputError
 
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -36,3 +37,18 @@ def npz_bytes(arrays: dict, compress: bool = True) -> bytes:
 def save_npz(path, arrays: dict, compress: bool = True) -> Path:
     """Write a deterministic .npz atomically (temp file in the same folder, then rename)."""
     return atomic_write_bytes(path, npz_bytes(arrays, compress=compress))
+
+
+def text_field(path, key: str, value) -> str:
+    """A text field of a model or motion file: a one-element string array (npz) or a str/bytes
+    (pickle), as str; anything else, or bytes that are not UTF-8, is a MayhemInputError."""
+    if isinstance(value, np.ndarray):
+        if value.size != 1 or value.dtype.kind not in "SU":
+            raise MayhemInputError(path, key, f"expected a string, got dtype {value.dtype} shape {value.shape}")
+        value = value.reshape(()).item()
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MayhemInputError(path, key, f"{value!r} is not UTF-8 text") from None
+    return str(value)

@@ -6,16 +6,14 @@ labels and scene.json are all complete. Batches of sequences are services.batch'
 """
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
-from ..core.dataset.documents import clothing_counts, write_recipe
-from ..core.dataset.frames import write_frames, write_garment_meshes
-from ..core.dataset.layout import LABELS_NPZ, PASSES_DIR
+from ..core.dataset.documents import clothing_counts
+from ..core.dataset.frames import write_garment_meshes, write_sequence_outputs
+from ..core.dataset.layout import PASSES_DIR
 from ..core.dataset.staging import staged_sequence
-from ..core.labels import compute_labels, write_labels
-from ..core.outcome import with_outcome, without_outcome
+from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache
 from .progress import frame_progress
 
@@ -56,11 +54,7 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
         timings["render_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        depth, instance = write_frames(tmp, frames)
-        shutil.rmtree(pass_dir, ignore_errors=True)
-        labels = compute_labels(recipe, cache, depth=depth, clothing_outcome=built.clothing, instance=instance)
-        write_labels(tmp / LABELS_NPZ, labels)
-        write_recipe(tmp, with_outcome(recipe, {"clothing": built.clothing}))
+        write_sequence_outputs(tmp, frames, recipe, cache, built.clothing)
         timings["labels_s"] = time.perf_counter() - t0
 
     entry = {"name": recipe["name"], "status": "done", "frames": F, "people": len(recipe["people"]),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -24,13 +23,11 @@ import bpy
 import numpy as np
 
 from ..core.camera import look_at, world_to_cam_from_blender
-from ..core.dataset.documents import add_dataset_entry, write_recipe
-from ..core.dataset.frames import write_frames
-from ..core.dataset.layout import LABELS_NPZ, PASSES_DIR, next_sequence_index, sequence_name
+from ..core.dataset.documents import add_dataset_entry
+from ..core.dataset.frames import write_sequence_outputs
+from ..core.dataset.layout import PASSES_DIR, next_sequence_index, sequence_name
 from ..core.dataset.staging import staged_sequence
 from ..core.errors import MayhemInputError
-from ..core.labels import compute_labels, write_labels
-from ..core.outcome import with_outcome
 from ..core.recipe import RECIPE_VERSION, AssetCache, person_model_file
 from .bodies import body_info, body_mesh, get_model, scene_bodies
 from .motions import motion_info, scene_fps
@@ -316,12 +313,7 @@ def _clothing_outcome(recipe: dict) -> list[dict]:
 def _write_outputs(tmp: Path, frames: list, recipe: dict, cache: AssetCache) -> None:
     """The sequence's files, exactly as the batch worker writes them (core.dataset); garments put
     on by "Dress Body" are clothing, any other object of the scene is not part of a person."""
-    depth, instance = write_frames(tmp, frames)
-    shutil.rmtree(tmp / PASSES_DIR, ignore_errors=True)
-    clothing = _clothing_outcome(recipe)
-    write_labels(tmp / LABELS_NPZ, compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
-                                                  instance=instance))
-    write_recipe(tmp, with_outcome(recipe, {"clothing": clothing}))
+    write_sequence_outputs(tmp, frames, recipe, cache, _clothing_outcome(recipe))
 
 
 def render_scene_dataset(out_dir, *, scene=None, width: int = 320, height: int = 180, samples: int = 16,

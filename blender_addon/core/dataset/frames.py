@@ -1,15 +1,20 @@
-"""The per-frame files of a staged sequence: RGB renamed to 0..F-1, masks and depth from passes."""
+"""The files of a staged sequence: RGB renamed to 0..F-1, masks and depth from the passes, then
+labels.npz and scene.json (write_sequence_outputs, for both render paths)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import safe_join
 from ..exr import write_depth_exr
+from ..labels import compute_labels, write_labels
 from ..npzio import save_npz
+from ..outcome import with_outcome
 from ..png import strip_png_metadata, write_png
-from .layout import FRAME_FOLDERS, GARMENTS_DIR, frame_path
+from .documents import write_recipe
+from .layout import FRAME_FOLDERS, GARMENTS_DIR, LABELS_NPZ, PASSES_DIR, frame_path
 from .passes import read_pass_layers
 
 
@@ -46,3 +51,15 @@ def write_garment_meshes(seq_dir: Path, meshes: dict) -> None:
     folder.mkdir()
     for stem, arrays in meshes.items():
         save_npz(safe_join(folder, f"{stem}.npz"), arrays)
+
+
+def write_sequence_outputs(seq_dir: Path, frames: list, recipe: dict, cache, clothing: list) -> None:
+    """Everything after the render: the frame files (write_frames), Blender's pass EXRs
+    removed, labels.npz, and scene.json with the clothing outcome. `cache` is the recipe's
+    core.recipe.AssetCache; `clothing` the outcome records of its garments."""
+    seq_dir = Path(seq_dir)
+    depth, instance = write_frames(seq_dir, frames)
+    shutil.rmtree(seq_dir / PASSES_DIR, ignore_errors=True)
+    write_labels(seq_dir / LABELS_NPZ, compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
+                                                      instance=instance))
+    write_recipe(seq_dir, with_outcome(recipe, {"clothing": clothing}))
