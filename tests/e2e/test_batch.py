@@ -117,20 +117,24 @@ def assert_nothing_partial(out: Path):
         assert (e["status"] == "done") == (out / e["name"]).is_dir(), e
 
 
-def _worker_pids(out: Path, name: str = "") -> list[int]:
-    """Worker processes rendering into `out` (optionally one sequence), from /proc."""
+def _worker_pids(out: Path, name: str = "", started_by_driver: bool = False) -> list[int]:
+    """Processes rendering into `out` (optionally one sequence), from /proc.
+
+    A process a worker forks (a subprocess between fork and exec) shows the worker's command
+    line too; started_by_driver leaves those out, keeping the workers the driver started."""
     needle = str(out.resolve() / ".mayhem" / "jobs" / name).encode()
-    pids = []
+    parents = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
             cmd = (d / "cmdline").read_bytes()
-        except OSError:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
         if needle in cmd and b"worker" in cmd:
-            pids.append(int(d.name))
-    return pids
+            parents[int(d.name)] = ppid
+    return [pid for pid, ppid in parents.items() if not (started_by_driver and ppid in parents)]
 
 
 def _alive(pid: int) -> bool:
@@ -309,7 +313,7 @@ def test_worker_killed_is_retried_then_recorded_failed(setup, tmp_path):
         deadline = time.time() + 300
         while len(kills) < 2 and time.time() < deadline:
             if (out / ".seq_000001.partial").is_dir():
-                for pid in _worker_pids(out, "seq_000001"):
+                for pid in _worker_pids(out, "seq_000001", started_by_driver=True):
                     if pid not in kills:
                         os.kill(pid, signal.SIGKILL)
                         kills.append(pid)
