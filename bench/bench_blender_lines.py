@@ -36,7 +36,7 @@ def _core():
         module = importlib.util.module_from_spec(spec)
         sys.modules["mayhem"] = module
         spec.loader.exec_module(module)
-    from mayhem.core import exr, png
+    from mayhem.core.io import exr, png
     return exr, png
 
 

@@ -4,7 +4,7 @@ and the penetration / stretch checks over the bundled motions, two garments each
 For every motion in assets/motions/ (procedural clips; AMASS-format npz) the free body wears a
 top and a bottom (pairs cycle through T-shirt + shorts, long sleeve + trousers, T-shirt + skirt,
 long sleeve + shorts, T-shirt + trousers) made at the default resolution, and the sequence is
-simulated with the default ClothSettings (pre-roll included) through scene.cloth.simulate:
+simulated with the default ClothSettings (pre-roll included) through scene.clothing.cloth.simulate:
 checks, retries and fallbacks exactly as in production. Reported per motion: vertices, frames,
 status, quality steps, penetration median/max, edge stretch (worst edge and the 99.9 %
 quantile the checks judge), and the cost of the first (default-quality) pass in wall and CPU
@@ -30,12 +30,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 import bpy  # noqa: E402
 import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 
-from mayhem.core import fabrics as FB  # noqa: E402
-from mayhem.core import garments as G  # noqa: E402
-from mayhem.core.body_model import load_body_model  # noqa: E402
-from mayhem.core.motion import load_amass  # noqa: E402
-from mayhem.scene import cloth as C  # noqa: E402
-from mayhem.scene.body import build_body  # noqa: E402
+from mayhem.core.body.model import load_body_model  # noqa: E402
+from mayhem.core.clothing import garments as G  # noqa: E402
+from mayhem.core.clothing import preroll as FB  # noqa: E402
+from mayhem.core.clothing.body_rest import BodyRest  # noqa: E402
+from mayhem.core.clothing.fabrics import ClothSettings  # noqa: E402
+from mayhem.core.motion.amass import load_amass  # noqa: E402
+from mayhem.scene.body.rig import build_body  # noqa: E402
+from mayhem.scene.clothing import cloth as C  # noqa: E402
 
 PAIRS = [("tshirt", "shorts"), ("longsleeve", "trousers"), ("tshirt", "skirt"),
          ("longsleeve", "shorts"), ("tshirt", "trousers")]
@@ -46,14 +48,14 @@ PARAM_KEYS = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose"
 QUICK_MOTIONS = ("walk_straight", "idle_sway", "dance")
 
 
-def run_motion(model, path: Path, pair, n_frames: int, settings: FB.ClothSettings, target: int) -> dict:
+def run_motion(model, path: Path, pair, n_frames: int, settings: ClothSettings, target: int) -> dict:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.scene.render.fps = 30
     clip = load_amass(path, target_fps=30)
     n = min(n_frames, clip.body_pose.shape[0]) if n_frames else clip.body_pose.shape[0]
     params = {k: getattr(clip, k)[:n] for k in PARAM_KEYS}
     t0 = time.perf_counter()
-    body = G.BodyRest.from_model(model, reference="A")
+    body = BodyRest.from_model(model, reference="A")
     garments = G.make_outfit([G.GarmentSpec(k, target_vertices=target) for k in pair], body)
     make_s = time.perf_counter() - t0
     rig = build_body(model, None, name="person")
@@ -114,7 +116,7 @@ def main() -> None:
         sys.exit("no motions in assets/motions/")
     names = args.motions or (QUICK_MOTIONS if args.quick else [p.stem for p in paths])
     frames = 30 if args.quick else args.frames
-    settings = FB.ClothSettings()
+    settings = ClothSettings()
     results = []
     for i, name in enumerate(names):
         path = ROOT / "assets" / "motions" / f"{name}.npz"

@@ -21,13 +21,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 import bpy  # noqa: E402
 import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 
-from mayhem.core import fabrics as FB  # noqa: E402
-from mayhem.core import garments as G  # noqa: E402
-from mayhem.core.body_model import load_body_model  # noqa: E402
-from mayhem.core.motion import load_amass  # noqa: E402
-from mayhem.core.skeleton import POSE_PARAM_NAMES  # noqa: E402
-from mayhem.scene import cloth as C  # noqa: E402
-from mayhem.scene.body import build_body  # noqa: E402
+from mayhem.core.body.model import load_body_model  # noqa: E402
+from mayhem.core.body.skeleton import POSE_PARAM_NAMES  # noqa: E402
+from mayhem.core.clothing import fabrics as FB  # noqa: E402
+from mayhem.core.clothing import garments as G  # noqa: E402
+from mayhem.core.clothing.body_rest import BodyRest  # noqa: E402
+from mayhem.core.motion.amass import load_amass  # noqa: E402
+from mayhem.scene.body.rig import build_body  # noqa: E402
+from mayhem.scene.clothing import cloth as C  # noqa: E402
 
 OUTFITS = {"tshirt+shorts": (("shorts", "cotton"), ("tshirt", "cotton")),
            "longsleeve+trousers": (("trousers", "denim"), ("longsleeve", "cotton")),
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("--distances", type=float, nargs=2, default=(0.003, 0.002), metavar=("A", "B"))
     args = ap.parse_args(argv)
     model = load_body_model(ROOT / "assets" / "bodies" / "free_body.npz")
-    rest = G.BodyRest.from_model(model, reference="A")
+    rest = BodyRest.from_model(model, reference="A")
     clips = {m: load_amass(ROOT / "assets" / "motions" / f"{m}.npz", target_fps=30) for m in MOTIONS}
     totals = dict.fromkeys(args.distances, 0.0)
     passed = dict.fromkeys(args.distances, 0)

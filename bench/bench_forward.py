@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 from smplx_files import write_smplx_npz  # noqa: E402
 
-from mayhem.core.body_model import load_body_model  # noqa: E402
+from mayhem.core.body.model import load_body_model  # noqa: E402
 
 
 def main() -> None:

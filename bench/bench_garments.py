@@ -1,6 +1,6 @@
 """Garment-making benchmark: seconds per procedural garment on the free body, noise-normalised.
 
-Every dressed person pays core.garments.make_garment once per garment (top + bottom) and
+Every dressed person pays core.clothing.garments.make_garment once per garment (top + bottom) and
 BodyRest.from_model once, so this measures both, per kind, at the default resolution
 (target_vertices 3000), together with the quality figures the speed must not cost: vertex
 count, triangle quality (4√3·area / Σ edge², 1 = equilateral; mean and minimum), the share of
@@ -33,18 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 
-from mayhem.core.atomic import atomic_write_text  # noqa: E402
-from mayhem.core.body_model import load_body_model  # noqa: E402
+from mayhem.core.body.model import load_body_model  # noqa: E402
+from mayhem.core.io.atomic import atomic_write_text  # noqa: E402
 
 FREE_BODY = ROOT / "assets" / "bodies" / "free_body.npz"
 
 
 def load_garments_module(path: str | None):
-    """core.garments, or another version of it loaded from `path` as a sibling module."""
+    """core.clothing.garments, or another version of it loaded from `path` as a sibling module."""
     if not path:
-        from mayhem.core import garments
+        from mayhem.core.clothing import garments
         return garments
-    spec = importlib.util.spec_from_file_location("mayhem.core._bench_garments", path)
+    spec = importlib.util.spec_from_file_location("mayhem.core.clothing._bench_garments", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

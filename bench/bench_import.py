@@ -6,7 +6,7 @@ shape-key values per frame) on identical rigs built from a full-size SMPL-X-layo
 importers such as the SMPL-X Blender add-on do: for every frame, for every bone, convert the
 joint's axis-angle to a quaternion, set ``pose_bone.rotation_quaternion`` and call
 ``keyframe_insert``; then set each corrective ``key_block.value`` and call ``keyframe_insert``.
-Ours is ``mayhem.scene.body.animate_body`` (one ``keyframe_points.add`` + ``foreach_set`` per
+Ours is ``mayhem.scene.body.rig.animate_body`` (one ``keyframe_points.add`` + ``foreach_set`` per
 channel). The two results are checked to give the same evaluated mesh before timing counts.
 
     python bench/bench_import.py [--frames 1000] [--ref-frames 1000] [--repeats 3]
@@ -32,9 +32,9 @@ import conftest  # noqa: E402,F401  (makes `mayhem` importable from a checkout)
 from mathutils import Quaternion, Vector  # noqa: E402
 from smplx_files import write_smplx_npz  # noqa: E402
 
-from mayhem.core.body_model import NUM_POSE_BASIS, load_body_model  # noqa: E402
-from mayhem.core.skeleton import JOINT_NAMES  # noqa: E402
-from mayhem.scene.body import ROOT_BONE, animate_body, build_body, corrective_key_name, evaluated_vertices, full_pose  # noqa: E402
+from mayhem.core.body.model import NUM_POSE_BASIS, load_body_model  # noqa: E402
+from mayhem.core.body.skeleton import JOINT_NAMES  # noqa: E402
+from mayhem.scene.body.rig import ROOT_BONE, animate_body, build_body, corrective_key_name, evaluated_vertices, full_pose  # noqa: E402
 
 
 def random_clip(n_frames: int, seed: int = 0) -> dict:

@@ -36,10 +36,12 @@ from mathutils import Vector  # noqa: E402
 from mathutils.bvhtree import BVHTree  # noqa: E402
 from mathutils.kdtree import KDTree  # noqa: E402
 
-from mayhem.core import garments as G  # noqa: E402
-from mayhem.core.body_model import load_body_model  # noqa: E402
-from mayhem.core.motion import load_amass  # noqa: E402
-from mayhem.core.skeleton import POSE_PARAM_NAMES  # noqa: E402
+from mayhem.core.body.model import load_body_model  # noqa: E402
+from mayhem.core.body.skeleton import POSE_PARAM_NAMES  # noqa: E402
+from mayhem.core.clothing.body_rest import BodyRest  # noqa: E402
+from mayhem.core.clothing.garments import GarmentSpec, make_outfit  # noqa: E402
+from mayhem.core.geometry import spatial as G  # noqa: E402
+from mayhem.core.motion.amass import load_amass  # noqa: E402
 
 
 def kd_nearest(points: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +81,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     model = load_body_model(ROOT / "assets" / "bodies" / "free_body.npz")
-    rest = G.BodyRest.from_model(model, reference="A")
-    outfit = G.make_outfit([G.GarmentSpec("trousers"), G.GarmentSpec("tshirt")], rest)
+    rest = BodyRest.from_model(model, reference="A")
+    outfit = make_outfit([GarmentSpec("trousers"), GarmentSpec("tshirt")], rest)
     rng = np.random.default_rng(0)
     garment_v = np.concatenate([g.vertices for g in outfit])
     normals = rng.normal(size=garment_v.shape)

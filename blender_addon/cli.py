@@ -38,7 +38,7 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_prepare_scene(args) -> int:
-    from .scene.environment import prepare_scene  # needs bpy
+    from .scene.world.environment import prepare_scene  # needs bpy
 
     for f in args.files:
         out, env = prepare_scene(f, use_cache=args.cache, cell=args.cell)
@@ -47,7 +47,7 @@ def _cmd_prepare_scene(args) -> int:
 
 
 def _cmd_overlay(args) -> int:
-    from .core.overlay import contact_sheet
+    from .core.dataset.overlay import contact_sheet
 
     path = contact_sheet(args.dataset, args.out, max_frames=args.max_frames)
     print(path)
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--max-frames", type=int, default=16)
     ov.set_defaults(func=_cmd_overlay)
 
-    # Parsed by core.export_bedlam.main (see main()); listed here for --help.
+    # Parsed by core.export.bedlam.main (see main()); listed here for --help.
     sub.add_parser("export-bedlam", help="write BEDLAM training labels (.npz) for a dataset: DATASET --out FILE")
     return parser
 
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "export-bedlam":  # its own parser owns every option, -h included
-        from .core import export_bedlam
+        from .core.export import bedlam as export_bedlam
 
         return export_bedlam.main(argv[1:])
     args = build_parser().parse_args(argv)

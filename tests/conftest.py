@@ -47,16 +47,16 @@ def free_body_path():
 
 @pytest.fixture(scope="session")
 def free_body_model(free_body_path):
-    """The bundled free body, loaded once per test session (core.body_model)."""
-    from mayhem.core.body_model import load_body_model
+    """The bundled free body, loaded once per test session (core.body.model)."""
+    from mayhem.core.body.model import load_body_model
 
     return load_body_model(free_body_path)
 
 
 @pytest.fixture(scope="session")
 def free_body_rest(free_body_model):
-    """The free body at betas 0 in the garments' A reference pose (core.garments.BodyRest)."""
-    from mayhem.core.garments import BodyRest
+    """The free body at betas 0 in the garments' A reference pose (core.clothing.body_rest.BodyRest)."""
+    from mayhem.core.clothing.body_rest import BodyRest
 
     return BodyRest.from_model(free_body_model, reference="A")
 

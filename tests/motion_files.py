@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mayhem.core.motion import MotionClip, save_amass_smplx
+from mayhem.core.motion.amass import MotionClip, save_amass_smplx
 
 
 def write_walking_clip(path, frames: int = 20, fps: float = 30.0) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mayhem.core.skeleton import NUM_JOINTS, PARENTS
+from mayhem.core.body.skeleton import NUM_JOINTS, PARENTS
 
 SMPLX_NUM_VERTICES = 10475
 SMPLX_NUM_FACES = 20908

@@ -83,7 +83,7 @@ NUM_BETAS = 10
 NUM_EXPR = 10
 
 # --------------------------------------------------------------------------- skeleton
-# SMPL-X joint names and parents (identical to mayhem.core.skeleton; repeated here so the
+# SMPL-X joint names and parents (identical to mayhem.core.body.skeleton; repeated here so the
 # build script runs stand-alone; main() cross-checks them when mayhem is importable).
 JOINT_NAMES = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
@@ -1053,7 +1053,7 @@ def main(argv=None) -> int:
                     help="rebuild into a temporary file and compare it byte for byte with --out")
     args = ap.parse_args(argv)
     try:  # cross-check the skeleton constants against Mayhem's when importable
-        from mayhem.core import skeleton as sk
+        from mayhem.core.body import skeleton as sk
         assert tuple(sk.JOINT_NAMES) == JOINT_NAMES and np.array_equal(sk.PARENTS, PARENTS)
         assert tuple(sk.PART_NAMES) == PART_NAMES
     except ImportError:

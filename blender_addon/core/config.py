@@ -14,13 +14,14 @@ from pathlib import Path
 
 # Each list of choices comes from the module that owns it (one place to add a hair style, a
 # garment kind or a fabric).
-from .appearance import HAIR_COLOURS, HAIR_STYLES, SHOE_KINDS
-from .camera_paths import MOTION_TYPES
+from .body.appearance import HAIR_COLOURS, HAIR_STYLES, SHOE_KINDS
+from .body.skeleton import GENDERS
+from .camera.paths import MOTION_TYPES
+from .clothing.fabrics import FABRICS
+from .clothing.garments import BOTTOM_KINDS, TOP_KINDS
+from .clothing.looks import PATTERNS
 from .errors import MayhemInputError
-from .fabrics import FABRICS, PATTERNS
-from .garments import BOTTOM_KINDS, TOP_KINDS
 from .schema import from_dict, typed_field
-from .skeleton import GENDERS
 
 Range = list  # [min, max] of numbers; a single number in YAML means [x, x]
 
@@ -70,7 +71,7 @@ class WorldConfig:
 
 @dataclass
 class CameraConfig:
-    """Lens, placement, motion and framing of each sequence's camera (core.camera_paths)."""
+    """Lens, placement, motion and framing of each sequence's camera (core.camera.paths)."""
 
     focal_mm: Range = _f([14.0, 300.0], "focal length range, mm (on sensor_width_mm), for wide shots", minimum=1.0, maximum=2000.0, is_range=True)
     focal_distribution: str = _f("log_uniform", "how focal_mm is drawn: 'log_uniform' (every zoom factor equally likely: as many 14-28 mm as 150-300 mm shots) or 'uniform' (in mm)", choices=("log_uniform", "uniform"))

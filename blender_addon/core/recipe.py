@@ -12,14 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import assets, environment, wardrobe
-from .body_model import BodyModel, load_body_model
+from . import assets
+from .body.model import BodyModel, load_body_model
+from .body.posing import clip_window, facing_yaw, place
+from .clothing import sampling as wardrobe
 from .config import Config
 from .dataset.layout import sequence_name
 from .errors import MayhemInputError
-from .motion import MotionClip, load_amass
-from .people import clip_window, facing_yaw, place
-from .placement import OccupancyGrid, body_height, body_mass_index, place_footprint, swept_footprint
+from .motion.amass import MotionClip, load_amass
+from .world import environment
+from .world.placement import OccupancyGrid, body_height, body_mass_index, place_footprint, swept_footprint
+from .world.rooms import for_world
+from .world.scene_summary import check_scene_ref, file_sha256, load_scene_summary
 
 RECIPE_VERSION = 1
 BUILTIN_HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
@@ -157,7 +161,7 @@ def sample_recipe(config: Config, index: int, *, config_path=None, cache: AssetC
 
 def _sample_world(config: Config, rng, config_path) -> dict:
     """An HDRI backdrop with a shadow catcher or, with probability world.mesh_probability, a 3D
-    scene (core.environment) lit by the HDRI; people then stand around a walkable `centre`."""
+    scene (core.world.environment) lit by the HDRI; people then stand around a walkable `centre`."""
     w = config.world
     hdris = hdri_catalog(config, config_path)
     world = {"kind": "hdri", "hdri": hdris[int(rng.integers(len(hdris)))],
@@ -168,18 +172,18 @@ def _sample_world(config: Config, rng, config_path) -> dict:
     if w.mesh_probability > 0:
         if not w.scenes or not all(isinstance(s, str) for s in w.scenes):
             raise MayhemInputError(config_path, "world.scenes", f"expected a non-empty list of scene names or files, got {w.scenes!r}")
-        refs = [environment.check_scene_ref(s, config_path) for s in w.scenes]
+        refs = [check_scene_ref(s, config_path) for s in w.scenes]
         for ref in refs:  # every user scene must be prepared: fail before anything renders
             if not ref.startswith(environment.BUILTIN_PREFIX):
-                environment.load_scene_summary(ref, config_path)
+                load_scene_summary(ref, config_path)
         if rng.uniform() < w.mesh_probability:
             ref = refs[int(rng.integers(len(refs)))]
             world.update(kind="mesh", scene=ref, shadow_catcher=False)
             if ref.startswith(environment.BUILTIN_PREFIX):
                 world["layout_seed"] = int(rng.integers(2**31))
             else:
-                world["scene_sha256"] = environment.file_sha256(ref)
-            env = environment.for_world(world, config_path)
+                world["scene_sha256"] = file_sha256(ref)
+            env = for_world(world, config_path)
             centre = environment.sample_spots(env, rng, 1, clearance_m=1.0, max_step_m=w.floor_tolerance_m)[0]
             world["centre"] = [float(centre[0]), float(centre[1])]
             world["floor_z"] = float(environment.floor_height(env, centre[None])[0])
@@ -187,8 +191,8 @@ def _sample_world(config: Config, rng, config_path) -> dict:
 
 
 def _sample_appearance(config: Config, rng, textures: list[str]) -> dict:
-    """Skin, hair and shoes of one person (see core.appearance)."""
-    from .appearance import sample_appearance
+    """Skin, hair and shoes of one person (see core.body.appearance)."""
+    from .body.appearance import sample_appearance
     return sample_appearance(config.body, config.appearance, rng, textures)
 
 
@@ -248,8 +252,8 @@ def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: Ass
 
     reach = max([np.abs(fp.points).max() for _, fp, _, _ in candidates] + [1.0])
     grid = OccupancyGrid(config.people.area_radius_m + reach + config.people.min_gap_m + 1.0)
-    # 3D scenes: footprints must stay on flat walkable floor, clear of obstacles (core.environment).
-    env = environment.for_world(recipe["world"], config_path)
+    # 3D scenes: footprints must stay on flat walkable floor, clear of obstacles (core.world.environment).
+    env = for_world(recipe["world"], config_path)
     cx, cy = recipe["world"].get("centre", (0.0, 0.0))
     on_floor = None if env is None else (lambda pts: environment.is_clear(
         env, pts + (cx, cy), config.world.obstacle_clearance_m, config.world.floor_tolerance_m))
@@ -277,8 +281,8 @@ def _sample_people(config: Config, recipe: dict, rng, rng_appearance, cache: Ass
 
 
 def _sample_camera(config: Config, recipe: dict, rng, cache: AssetCache) -> dict:
-    """Lens, path and framing of the camera (core.camera_paths), from one forward pass per person."""
-    from .camera_paths import body_for_framing, sample_camera
+    """Lens, path and framing of the camera (core.camera.paths), from one forward pass per person."""
+    from .camera.paths import body_for_framing, sample_camera
 
     frames, fps = recipe["frames"], recipe["fps"]
     bodies = []

@@ -20,7 +20,7 @@ The differences (each checked against both bpy wheels in tests):
   must be set before ``file_format``; 'OPEN_EXR_MULTILAYER' exists only under
   'MULTI_LAYER_IMAGE'.
 * MULTIPART_EXR (5.0): that node writes a multilayer EXR as a multi-part file, one part per
-  layer (core.exr reads both layouts).
+  layer (core.io.exr reads both layouts).
 * NODES_ALWAYS_ON (5.0): materials and worlds always use nodes; setting ``use_nodes`` warns
   (it goes in 6.0).
 * ALL_IDS_COLLECTION (5.0): ``bpy.data.all_ids`` lists every datablock beside the per-type

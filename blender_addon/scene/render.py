@@ -8,7 +8,7 @@ and pixels can never come from different renders.
 Object pass indices carry two things: the person's instance id, and whether the object is
 clothing. A body, its hair and scalp get ``instance_id``; its garments and shoes get
 ``instance_id + CLOTHING_PASS_OFFSET`` (:func:`clothing_pass_index`). Clothing painted on the
-skin (scene.painted_clothing) is part of the body object, so its shader writes its coverage to
+skin (scene.clothing.painted) is part of the body object, so its shader writes its coverage to
 the ``clothing`` AOV, saved beside the other passes. One render then yields the person mask
 (body and clothing), the body-only mask and the clothing mask.
 """
@@ -27,7 +27,7 @@ import bpy
 from ..core.dataset.passes import CLOTHING_PASS_OFFSET, MAX_INSTANCE_ID
 from ..core.errors import MayhemInputError
 from . import blender_compat as compat
-from .painted_clothing import CLOTHING_AOV, declare_clothing_aov
+from .clothing.painted import CLOTHING_AOV, declare_clothing_aov
 
 log = logging.getLogger("mayhem.render")
 
@@ -190,7 +190,7 @@ def configure_passes(scene, pass_dir) -> None:
 
     Compositor: Render Layers.Image -> the compositor's result (the RGB PNG); Render Layers.
     Depth/IndexOB/clothing -> File Output (multilayer EXR, 32-bit float, ZIP: lossless and
-    readable by core.exr). The node calls differ between Blender lines: scene.blender_compat.
+    readable by core.io.exr). The node calls differ between Blender lines: scene.blender_compat.
     """
     vl = scene.view_layers[0]
     vl.use_pass_z = True

@@ -6,7 +6,7 @@ settings. The add-on's "render to dataset" operator and the batch CLI both call 
 
 Timeline: sequence frame k is Blender frame ``k + BuiltScene.frame_offset``. The offset is 0
 unless someone wears simulated clothing; then every body, the camera and the frame range move
-past the cloth pre-roll (scene/dressing.py), and the garments are simulated and baked here.
+past the cloth pre-roll (scene/clothing/dressing.py), and the garments are simulated and baked here.
 """
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from pathlib import Path
 import bpy
 
 from ..core import assets
+from ..core.dataset.labels import camera_per_frame
+from ..core.dataset.outcome import without_outcome
 from ..core.dataset.passes import MAX_INSTANCE_ID
 from ..core.errors import MayhemInputError
-from ..core.labels import camera_per_frame
-from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache, person_params
-from .body import animate_body, build_body
-from .camera import create_camera
-from .dressing import (
+from .body.hair import add_hair
+from .body.rig import animate_body, build_body
+from .body.shoes import add_shoes
+from .body.skin import apply_skin, skin_material
+from .camera.objects import create_camera
+from .clothing.dressing import (
     PersonDressing,
     cloth_settings,
     dress_person,
@@ -33,13 +36,10 @@ from .dressing import (
     simulate_outfits,
     timeline_offset,
 )
-from .environment import build_environment
-from .hair import add_hair
 from .render import clothing_pass_index, configure_cycles
 from .reset import reset_blender
-from .shoes import add_shoes
-from .skin import apply_skin, skin_material
-from .world import add_shadow_catcher, builtin_hdris, hdri_strength, setup_hdri_world
+from .world.environment import build_environment
+from .world.hdri import add_shadow_catcher, builtin_hdris, hdri_strength, setup_hdri_world
 
 
 @dataclass
@@ -49,7 +49,7 @@ class BuiltScene:
     camera: object = None
     device: str = "CPU"
     frame_offset: int = 0                              # Blender frame of sequence frame 0
-    dressings: list = field(default_factory=list)      # scene.dressing.PersonDressing per person
+    dressings: list = field(default_factory=list)      # scene.clothing.dressing.PersonDressing per person
     clothing: list = field(default_factory=list)       # per-garment outcome records (scene.json "outcome")
     cloth_seconds: float = 0.0                         # wall time of the cloth simulation
 

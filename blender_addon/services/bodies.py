@@ -15,11 +15,11 @@ import bpy
 import numpy as np
 
 from ..core import assets
-from ..core.body_model import BodyModel, load_body_model
+from ..core.body.model import BodyModel, load_body_model
+from ..core.body.skeleton import JOINT_NAMES
 from ..core.errors import MayhemInputError
-from ..core.motion import GENDERS
-from ..core.skeleton import JOINT_NAMES
-from ..scene.body import BodyRig, build_body
+from ..core.motion.amass import GENDERS
+from ..scene.body.rig import BodyRig, build_body
 
 # Custom properties on the armature object (build_body also writes mayhem_model_id,
 # mayhem_model_path, mayhem_gender and mayhem_betas).
@@ -80,7 +80,7 @@ def add_body(model: str | os.PathLike = "free", gender: str = "neutral", betas=N
         raise MayhemInputError(None, "skin_tone", f"{tone}, expected a value in [0, 1]")
 
     rig = build_body(body_model, betas, name=_unique_name(name), collection=collection)
-    from ..scene.skin import apply_skin, skin_material
+    from ..scene.body.skin import apply_skin, skin_material
 
     material = skin_material(tone, name=f"{rig.mesh.name}_skin", seed=int(skin_seed))
     apply_skin(rig.mesh, material)

@@ -1,9 +1,9 @@
 """Dress a body of the open scene and simulate its clothes: the service behind "Dress Body".
 
-The same code dresses recipe people (scene.dressing): garments cut from this body's shape,
+The same code dresses recipe people (scene.clothing.dressing): garments cut from this body's shape,
 the body re-keyed on the cloth timeline (a pre-roll from the garments' rest pose into the
 motion's first pose, so the motion's first frame moves to Blender frame
-``core.fabrics.sequence_frame_offset(preroll)``), cloth simulated with the per-frame checks,
+``core.clothing.preroll.sequence_frame_offset(preroll)``), cloth simulated with the per-frame checks,
 retry and skin-bound fallback, and baked. What was done is stored on the armature
 (``mayhem_outfit``: garments, settings, outcome) and the motion property's ``frame_start``
 follows the move, so "Render Dataset" labels the frames the motion is on.
@@ -15,23 +15,24 @@ import json
 import bpy
 import numpy as np
 
+from ..core.clothing.fabrics import FABRICS, ClothSettings
+from ..core.clothing.garments import GARMENT_KINDS
+from ..core.clothing.looks import sample_look
+from ..core.clothing.sampling import garment_entry
 from ..core.errors import MayhemInputError
-from ..core.fabrics import FABRICS, ClothSettings, sample_look
-from ..core.garments import GARMENT_KINDS
 from ..core.recipe import AssetCache, person_params
-from ..core.wardrobe import garment_entry
-from ..scene.cloth import COLLISION_MODIFIER, remove_garment
-from ..scene.dressing import dress_person, outcome_records, simulate_outfits
+from ..scene.clothing.cloth import COLLISION_MODIFIER, remove_garment
+from ..scene.clothing.dressing import dress_person, outcome_records, simulate_outfits
 from .bodies import PROP_MOTION, rig_of
 from .motions import motion_info
 
 PROP_OUTFIT = "mayhem_outfit"
-GARMENT_PROP = "mayhem_garment"  # set on every garment object by scene.cloth.build_garment_object
+GARMENT_PROP = "mayhem_garment"  # set on every garment object by scene.clothing.cloth.build_garment_object
 
 
 def procedural_garments(kinds: list[str], fabrics: list[str], *, looseness: float = 0.3,
                         target_vertices: int = 3000, seed: int = 0) -> list[dict]:
-    """Recipe garment entries for `kinds` (core.garments.GARMENT_KINDS) with their fabrics; the
+    """Recipe garment entries for `kinds` (core.clothing.garments.GARMENT_KINDS) with their fabrics; the
     look (pattern, colours) is drawn from `seed`."""
     if len(kinds) != len(fabrics):
         raise MayhemInputError(None, "outfit.fabrics", f"{len(kinds)} garments but {len(fabrics)} fabrics")

@@ -12,8 +12,8 @@ from pathlib import Path
 from ..core.dataset.documents import clothing_counts
 from ..core.dataset.frames import write_garment_meshes, write_sequence_outputs
 from ..core.dataset.layout import PASSES_DIR
+from ..core.dataset.outcome import without_outcome
 from ..core.dataset.staging import staged_sequence
-from ..core.outcome import without_outcome
 from ..core.recipe import AssetCache
 from .progress import frame_progress
 
@@ -26,7 +26,7 @@ def render_sequence(recipe: dict, out_dir, cache: AssetCache | None = None, prog
     threads: Cycles threads for this render, overriding the recipe's render.threads without
     changing the recipe written to scene.json (thread count does not change the pixels).
     """
-    from ..scene.dressing import garment_meshes
+    from ..scene.clothing.dressing import garment_meshes
     from ..scene.render import configure_passes, render_animation
     from ..scene.sequence import build_scene
 

@@ -16,10 +16,10 @@ import bpy
 import numpy as np
 
 from ..core import assets
+from ..core.body.posing import clip_window, place
 from ..core.errors import MayhemInputError
-from ..core.motion import load_amass
-from ..core.people import clip_window, place
-from ..scene.body import animate_body
+from ..core.motion.amass import load_amass
+from ..scene.body.rig import animate_body
 from .bodies import PROP_MOTION, rig_of
 
 GROUND_CHUNK = 64  # frames per forward pass when finding the lowest vertex of a clip

@@ -22,7 +22,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core.camera import look_at, world_to_cam_from_blender
+from ..core.camera.pinhole import look_at, world_to_cam_from_blender
 from ..core.dataset.documents import add_dataset_entry
 from ..core.dataset.frames import write_sequence_outputs
 from ..core.dataset.layout import PASSES_DIR, next_sequence_index, sequence_name
@@ -110,7 +110,7 @@ def scene_people(scene) -> list[dict]:
 
 
 def _sensor_width(cam_data, width: int, height: int) -> float:
-    """Width of the sensor that spans the image width (what core.camera.intrinsics expects)."""
+    """Width of the sensor that spans the image width (what core.camera.pinhole.intrinsics expects)."""
     fit = cam_data.sensor_fit
     if fit == "HORIZONTAL" or (fit == "AUTO" and width >= height):
         return float(cam_data.sensor_width)
@@ -208,10 +208,10 @@ def add_framing_camera(scene, width: int, height: int, cache: AssetCache | None 
     """A static camera in front of the bodies (their mean facing direction), at eye height 1.4 m,
     pulled back until every vertex of every body stays in the image on every frame. Made the
     scene camera; the user can move it afterwards (the render reads whatever camera is set)."""
-    from ..core.camera import intrinsics, project
-    from ..core.people import facing_yaw
+    from ..core.body.posing import facing_yaw
+    from ..core.camera.pinhole import intrinsics, project
     from ..core.recipe import person_params, posed_vertices
-    from ..scene.camera import create_camera
+    from ..scene.camera.objects import create_camera
 
     scene.view_layers[0].update()
     frames = int(scene.frame_end) - int(scene.frame_start) + 1
@@ -254,7 +254,7 @@ def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress)
     """Render the recipe's frames of `scene` in a temporary linked copy; [(rgb, passes)], device."""
     from ..scene.render import clothing_pass_index, configure_cycles, configure_passes, render_animation
     from ..scene.sequence import resolve_hdri
-    from ..scene.world import add_shadow_catcher, hdri_strength, setup_hdri_world
+    from ..scene.world.hdri import add_shadow_catcher, hdri_strength, setup_hdri_world
     from .clothing import garment_objects
     from .progress import frame_progress
 

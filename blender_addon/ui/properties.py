@@ -16,12 +16,12 @@ from bpy.props import (
 )
 
 from ..core import assets
+from ..core.body.skeleton import GENDERS
+from ..core.clothing.fabrics import FABRICS, ClothSettings
+from ..core.clothing.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
 from ..core.config import Config
 from ..core.errors import MayhemInputError
-from ..core.fabrics import FABRICS, ClothSettings
-from ..core.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
 from ..core.recipe import BUILTIN_HDRIS
-from ..core.skeleton import GENDERS
 from .preferences import preference
 
 NUM_BETAS = 10
@@ -63,7 +63,7 @@ def environment_items(self, context):
     return _environment_items
 
 
-_FABRIC_ITEMS = [(name, name.title(), f"Blender cloth preset '{name}' (core.fabrics)") for name in FABRICS]
+_FABRIC_ITEMS = [(name, name.title(), f"Blender cloth preset '{name}' (core.clothing.fabrics)") for name in FABRICS]
 # Choices and defaults come from the modules that own them (the config, ClothSettings, the
 # garment maker), so the panel offers what a config file would get.
 _CONFIG, _CLOTH, _GARMENT = Config(), ClothSettings(), GarmentSpec("tshirt")

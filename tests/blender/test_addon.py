@@ -66,7 +66,7 @@ def test_package_and_core_import_without_bpy(tmp_path):
     """register() imports ui/ lazily: the library side must work where bpy does not exist."""
     (tmp_path / "mayhem").symlink_to(ADDON, target_is_directory=True)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import mayhem, mayhem.core.recipe, mayhem.core.config, "
-            "mayhem.core.labels; assert 'bpy' not in sys.modules, 'bpy was imported'; print(mayhem.__version__)")
+            "mayhem.core.dataset.labels; assert 'bpy' not in sys.modules, 'bpy was imported'; print(mayhem.__version__)")
     run = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "0.1.0"
@@ -245,7 +245,7 @@ def _bundled_motions() -> dict:
 
 def _write_clip(path, frames=12, fps=30.0, seed=1, expression=True):
     """A small AMASS SMPL-X clip with every part moving (face, hands, expression, root)."""
-    from mayhem.core.motion import MotionClip, save_amass_smplx
+    from mayhem.core.motion.amass import MotionClip, save_amass_smplx
 
     rng = np.random.default_rng(seed)
     F = frames
@@ -275,8 +275,8 @@ def _fcurves(id_data):
 
 
 def test_add_body_builds_the_free_body_with_skin_and_properties(addon, free_body_path):
-    from mayhem.core.body_model import load_body_model
-    from mayhem.core.skeleton import JOINT_NAMES
+    from mayhem.core.body.model import load_body_model
+    from mayhem.core.body.skeleton import JOINT_NAMES
     from mayhem.services.bodies import body_info, body_mesh
 
     bpy = addon
@@ -318,7 +318,7 @@ def test_add_body_from_an_smplx_file_and_a_bad_path(addon, smplx_npz):
 
 
 def test_load_motion_keys_a_bundled_clip(addon, free_body_path):
-    from mayhem.core.motion import load_amass
+    from mayhem.core.motion.amass import load_amass
 
     clips = _bundled_motions()
     if not clips:
@@ -341,7 +341,7 @@ def test_load_motion_keys_a_bundled_clip(addon, free_body_path):
     motion = json.loads(arm["mayhem_motion"])
     assert motion["ref"] == f"builtin:{name}" and motion["frames"] == n
     # The body stands on the ground: its lowest point over the clip is at z = 0.
-    from mayhem.scene.body import evaluated_vertices
+    from mayhem.scene.body.rig import evaluated_vertices
     from mayhem.services.bodies import body_mesh
 
     low = []
@@ -367,10 +367,10 @@ def test_scene_recipe_reproduces_blenders_mesh_and_camera(addon, free_body_path,
     import bpy_extras
     import mathutils
 
-    from mayhem.core.camera import project
-    from mayhem.core.labels import camera_per_frame
+    from mayhem.core.camera.pinhole import project
+    from mayhem.core.dataset.labels import camera_per_frame
     from mayhem.core.recipe import person_params, posed_vertices
-    from mayhem.scene.body import evaluated_vertices
+    from mayhem.scene.body.rig import evaluated_vertices
     from mayhem.services.bodies import body_mesh
     from mayhem.services.scene_dataset import _cache_for, scene_recipe
 
@@ -425,8 +425,8 @@ def test_scene_recipe_reproduces_blenders_mesh_and_camera(addon, free_body_path,
 
 
 def test_render_dataset_writes_a_sequence_of_the_scene(addon, free_body_path, tmp_path):
-    from mayhem.core.exr import read_depth_exr
-    from mayhem.core.png import read_png
+    from mayhem.core.io.exr import read_depth_exr
+    from mayhem.core.io.png import read_png
     from mayhem.services.bodies import body_mesh
 
     bpy = addon
@@ -504,7 +504,7 @@ def test_render_dataset_refuses_a_body_without_motion(addon, free_body_path, tmp
 
 def _short_walk(path, frames=8):
     """The first frames of the bundled walk as an AMASS SMPL-X file (a gentle motion for cloth)."""
-    from mayhem.core.motion import MotionClip, load_amass, save_amass_smplx
+    from mayhem.core.motion.amass import MotionClip, load_amass, save_amass_smplx
 
     clip = load_amass(_bundled_motions()["walk_straight"], target_fps=30)
     keys = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose", "left_hand_pose", "right_hand_pose",
@@ -516,7 +516,7 @@ def _short_walk(path, frames=8):
 
 
 def test_dress_body_simulates_garments_and_renders_clothing_masks(addon, free_body_path, tmp_path):
-    from mayhem.core.png import read_png
+    from mayhem.core.io.png import read_png
     from mayhem.services.bodies import body_mesh
     from mayhem.services.clothing import garment_objects
 
@@ -562,10 +562,10 @@ def test_dress_body_simulates_garments_and_renders_clothing_masks(addon, free_bo
 
 def test_panel_defaults_and_choices_come_from_their_owners(addon):
     """The panel offers what a config file gets: the same defaults and the same choices."""
+    from mayhem.core.body.skeleton import GENDERS
+    from mayhem.core.clothing.fabrics import FABRICS, ClothSettings
+    from mayhem.core.clothing.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
     from mayhem.core.config import Config
-    from mayhem.core.fabrics import FABRICS, ClothSettings
-    from mayhem.core.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
-    from mayhem.core.skeleton import GENDERS
     from mayhem.ui.properties import MayhemSceneSettings
 
     props = MayhemSceneSettings.bl_rna.properties

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from mayhem.core import appearance as ap
+from mayhem.core.body import appearance as ap
 from mayhem.core.config import AppearanceConfig, BodyConfig, config_from_dict
 from mayhem.core.dataset.passes import read_passes
 from mayhem.core.errors import MayhemInputError
@@ -185,8 +185,8 @@ def _bvh(verts, faces):
 
 @pytest.fixture
 def free_rig(fresh_blender):
-    from mayhem.core.body_model import load_body_model
-    from mayhem.scene.body import build_body
+    from mayhem.core.body.model import load_body_model
+    from mayhem.scene.body.rig import build_body
 
     model = load_body_model(FREE_BODY)
     betas = np.random.default_rng(3).normal(size=10)
@@ -203,8 +203,8 @@ def _hair_draw(style, seed=0):
 
 
 def test_every_hair_style_builds_outside_the_body(free_rig):
-    from mayhem.scene import hair as H
-    from mayhem.scene.hair import add_hair, head_geometry, rest_vertices
+    from mayhem.scene.body import hair as H
+    from mayhem.scene.body.hair import add_hair, head_geometry, rest_vertices
 
     rig = free_rig
     geo = head_geometry(rig)
@@ -247,7 +247,7 @@ def bpy_module():
 
 def _head_rotation_motion(n=2):
     """Frame 0 upright, frame 1 with the neck and head turned and the body moved."""
-    from mayhem.core.skeleton import JOINT_INDEX
+    from mayhem.core.body.skeleton import JOINT_INDEX
 
     body_pose = np.zeros((n, 63))
     for name, aa in (("neck", [0.25, 0.3, 0.1]), ("head", [-0.3, 0.5, 0.2])):
@@ -258,9 +258,9 @@ def _head_rotation_motion(n=2):
 
 
 def test_hair_follows_the_head(free_rig):
-    from mayhem.core.skeleton import JOINT_INDEX
-    from mayhem.scene.body import animate_body, evaluated_vertices
-    from mayhem.scene.hair import add_hair, rest_vertices
+    from mayhem.core.body.skeleton import JOINT_INDEX
+    from mayhem.scene.body.hair import add_hair, rest_vertices
+    from mayhem.scene.body.rig import animate_body, evaluated_vertices
 
     bpy = bpy_module()
     rig = free_rig
@@ -293,9 +293,9 @@ def test_hair_follows_the_head(free_rig):
 
 
 def test_shoes_enclose_and_follow_the_feet(free_rig):
-    from mayhem.core.skeleton import JOINT_INDEX
-    from mayhem.scene.body import animate_body, evaluated_vertices
-    from mayhem.scene.shoes import add_shoes
+    from mayhem.core.body.skeleton import JOINT_INDEX
+    from mayhem.scene.body.rig import animate_body, evaluated_vertices
+    from mayhem.scene.body.shoes import add_shoes
 
     bpy = bpy_module()
     rig = free_rig
@@ -339,15 +339,16 @@ def test_shoes_enclose_and_follow_the_feet(free_rig):
 def test_render_mask_covers_hair_and_shoes(fresh_blender, tmp_path):
     """Tiny Cycles render: the person's mask contains the body's and shoes' silhouettes and
     extends beyond them only where the hair projects."""
-    from mayhem.core import camera as cc
-    from mayhem.core.body_model import load_body_model
-    from mayhem.core.raster import rasterize_ids
-    from mayhem.scene import render, world
-    from mayhem.scene.body import animate_body, build_body, evaluated_vertices
-    from mayhem.scene.camera import create_camera
-    from mayhem.scene.hair import add_hair
-    from mayhem.scene.shoes import add_shoes
-    from mayhem.scene.skin import apply_skin, skin_material
+    from mayhem.core.body.model import load_body_model
+    from mayhem.core.camera import pinhole as cc
+    from mayhem.core.geometry.raster import rasterize_ids
+    from mayhem.scene import render
+    from mayhem.scene.body.hair import add_hair
+    from mayhem.scene.body.rig import animate_body, build_body, evaluated_vertices
+    from mayhem.scene.body.shoes import add_shoes
+    from mayhem.scene.body.skin import apply_skin, skin_material
+    from mayhem.scene.camera.objects import create_camera
+    from mayhem.scene.world import hdri as world
 
     bpy = fresh_blender
     W, H = 160, 90

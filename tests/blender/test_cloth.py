@@ -2,7 +2,7 @@
 and the procedural fabric materials.
 
 The clip is short (6 pre-roll + 6 sequence frames) and the garments coarse (about 1 000
-vertices) so the test stays quick; the checks are the real ones (core.fabrics limits).
+vertices) so the test stays quick; the checks are the real ones (core.clothing.fabrics limits).
 """
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from mayhem.core import fabrics as FB  # noqa: E402
-from mayhem.core import garments as G  # noqa: E402
-from mayhem.scene import cloth as C  # noqa: E402
-from mayhem.scene.body import build_body, evaluated_vertices  # noqa: E402
-from mayhem.scene.fabric_materials import apply_material, fabric_material  # noqa: E402
+from mayhem.core.clothing import garments as G  # noqa: E402
+from mayhem.core.clothing import preroll as FB  # noqa: E402
+from mayhem.core.clothing.body_rest import reference_body_pose  # noqa: E402
+from mayhem.core.clothing.checks import under_layer_share  # noqa: E402
+from mayhem.core.clothing.fabrics import ClothSettings, get_fabric  # noqa: E402
+from mayhem.core.clothing.looks import sample_look  # noqa: E402
+from mayhem.scene.body.rig import build_body, evaluated_vertices  # noqa: E402
+from mayhem.scene.clothing import cloth as C  # noqa: E402
+from mayhem.scene.clothing.materials import apply_material, fabric_material  # noqa: E402
 
 PREROLL, FRAMES = 6, 6
 
@@ -32,7 +36,7 @@ def small_motion(n: int) -> dict:
     """World-frame params near the A reference pose: a slow step forward with a little spine
     bend, arm swing and knee bend (Y-up model turned Z-up by global_orient, as AMASS)."""
     t = np.arange(n) / 30.0
-    body_pose = np.tile(G.reference_body_pose("A"), (n, 1))
+    body_pose = np.tile(reference_body_pose("A"), (n, 1))
     wave = np.sin(2 * np.pi * 1.0 * t)
     body_pose[:, 3 * 2 + 0] += 0.1 * wave          # spine1 (joint 3) flexion
     body_pose[:, 3 * 15 + 1] += 0.15 * wave        # left shoulder (joint 16) swing
@@ -61,7 +65,7 @@ def _scene(fresh_blender, model, outfit, fabrics, settings):
 
 
 def test_tshirt_and_shorts_simulate_within_limits(fresh_blender, model, outfit):
-    settings = FB.ClothSettings(preroll=PREROLL, settle=2)
+    settings = ClothSettings(preroll=PREROLL, settle=2)
     rig, params, offset, dressed = _scene(fresh_blender, model, outfit, ["cotton", "denim"], settings)
     assert offset == FB.SIM_START_FRAME + PREROLL
     scene = bpy.context.scene
@@ -105,7 +109,7 @@ def test_tshirt_and_shorts_simulate_within_limits(fresh_blender, model, outfit):
     # A new attempt really simulates again (Blender keeps cached frames when settings change
     # from Python; simulate frees them): a much softer, heavier fabric sags differently.
     dg.status = None
-    dg.fabric = FB.get_fabric("silk", {"mass": 3.0})
+    dg.fabric = get_fabric("silk", {"mass": 3.0})
     (again,) = C.simulate([dg], settings)
     scene.frame_set(offset + FRAMES - 1)
     V2 = evaluated_vertices(dg.obj, bpy.context.evaluated_depsgraph_get())
@@ -116,8 +120,8 @@ def test_tshirt_and_shorts_simulate_within_limits(fresh_blender, model, outfit):
 def test_blow_up_falls_back_to_the_skin(fresh_blender, model, outfit):
     """Absurd fabric (no stiffness, heavy): the cloth tears under gravity on both attempts, so
     the garment ends bound to the skin, and the outcome says so; nothing raises."""
-    settings = FB.ClothSettings(preroll=PREROLL, settle=2)
-    absurd = FB.get_fabric("cotton", {"tension": 1e-3, "compression": 1e-3, "shear": 1e-3,
+    settings = ClothSettings(preroll=PREROLL, settle=2)
+    absurd = get_fabric("cotton", {"tension": 1e-3, "compression": 1e-3, "shear": 1e-3,
                                       "bending": 0.0, "mass": 50.0, "min_quality": 1})
     rig, params, offset, dressed = _scene(fresh_blender, model, outfit[1:], [absurd], settings)
     (outcome,) = C.simulate(dressed, settings)
@@ -170,7 +174,7 @@ def test_fabric_patterns_render(fresh_blender):
     spread = {}
     for pattern, fabric in (("solid", "cotton"), ("stripes", "cotton"), ("plaid", "wool"),
                             ("denim", "denim"), ("prints", "silk")):
-        look = FB.sample_look(rng, fabric, pattern)
+        look = sample_look(rng, fabric, pattern)
         if pattern != "denim":  # fixed, contrasting colours; denim keeps its own indigo pair
             look.update(color=[0.8, 0.2, 0.1], color2=[0.1, 0.3, 0.9])
         apply_material(obj, fabric_material(look, fabric, name=pattern))
@@ -185,9 +189,9 @@ def test_fabric_patterns_render(fresh_blender):
 
 
 def test_layer_tunnelling_is_measured():
-    """core.fabrics.under_layer_share: an outer sheet pushed under an inner one is counted, one
+    """core.clothing.checks.under_layer_share: an outer sheet pushed under an inner one is counted, one
     lying over it or far past its edge is not."""
-    from mayhem.core.garments import SurfaceQuery
+    from mayhem.core.geometry.spatial import SurfaceQuery
 
     n = 21
     x, y = np.meshgrid(np.linspace(0, 0.2, n), np.linspace(0, 0.2, n))
@@ -196,6 +200,6 @@ def test_layer_tunnelling_is_measured():
     F = np.concatenate([np.stack([q[:-1, :-1], q[:-1, 1:], q[1:, 1:]], -1).reshape(-1, 3),
                         np.stack([q[:-1, :-1], q[1:, 1:], q[1:, :-1]], -1).reshape(-1, 3)])  # normals +z
     inner = SurfaceQuery(V, F, cell=0.04)
-    assert FB.under_layer_share(V + [0, 0, 0.01], inner) == 0.0           # over it
-    assert FB.under_layer_share(V - [0, 0, 0.01], inner) > 0.95           # tunnelled under it
-    assert FB.under_layer_share(V - [0, 0, 0.2], inner) == 0.0            # far from it: not judged
+    assert under_layer_share(V + [0, 0, 0.01], inner) == 0.0           # over it
+    assert under_layer_share(V - [0, 0, 0.01], inner) > 0.95           # tunnelled under it
+    assert under_layer_share(V - [0, 0, 0.2], inner) == 0.0            # far from it: not judged

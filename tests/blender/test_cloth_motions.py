@@ -16,11 +16,12 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from mayhem.core import fabrics as FB  # noqa: E402
-from mayhem.core import garments as G  # noqa: E402
-from mayhem.core.motion import load_amass  # noqa: E402
-from mayhem.scene import cloth as C  # noqa: E402
-from mayhem.scene.body import build_body  # noqa: E402
+from mayhem.core.clothing import fabrics as FB  # noqa: E402
+from mayhem.core.clothing import garments as G  # noqa: E402
+from mayhem.core.clothing.fabrics import ClothSettings  # noqa: E402
+from mayhem.core.motion.amass import load_amass  # noqa: E402
+from mayhem.scene.body.rig import build_body  # noqa: E402
+from mayhem.scene.clothing import cloth as C  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTIONS = ("walk_straight", "squat")
@@ -45,7 +46,7 @@ def test_garment_kind_through_motion_within_limits(fresh_blender, model, outfits
     clip = load_amass(ROOT / "assets" / "motions" / f"{motion}.npz", target_fps=30)
     params = {k: getattr(clip, k)[:FRAMES] for k in KEYS}
     garments = outfits[outfit]
-    settings = FB.ClothSettings(preroll=PREROLL, settle=3)
+    settings = ClothSettings(preroll=PREROLL, settle=3)
     rig = build_body(model, None, name="person")
     C.animate_with_preroll(rig, params, settings, garments[0].reference_pose)
     dressed = C.dress(rig, garments, [fabric for _, fabric in OUTFITS[outfit]], settings, FRAMES)

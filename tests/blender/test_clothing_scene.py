@@ -19,13 +19,15 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from mayhem.core import fabrics as FB  # noqa: E402
-from mayhem.core.camera import look_at, project  # noqa: E402
+from mayhem.core.camera.pinhole import look_at, project  # noqa: E402
+from mayhem.core.clothing import fabrics as FB  # noqa: E402
+from mayhem.core.clothing.garments import GARMENT_KINDS  # noqa: E402
+from mayhem.core.clothing.looks import sample_look  # noqa: E402
 from mayhem.core.dataset.documents import sequence_complete  # noqa: E402
-from mayhem.core.garments import GARMENT_KINDS, SurfaceQuery  # noqa: E402
-from mayhem.core.motion import MotionClip, save_amass_smplx  # noqa: E402
-from mayhem.core.png import read_png  # noqa: E402
-from mayhem.core.raster import mask_iou, rasterize_ids  # noqa: E402
+from mayhem.core.geometry.raster import mask_iou, rasterize_ids  # noqa: E402
+from mayhem.core.geometry.spatial import SurfaceQuery  # noqa: E402
+from mayhem.core.io.png import read_png  # noqa: E402
+from mayhem.core.motion.amass import MotionClip, save_amass_smplx  # noqa: E402
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices  # noqa: E402
 from mayhem.services.generate import render_sequence  # noqa: E402
 
@@ -64,7 +66,7 @@ def motions(tmp_path_factory):
 
 
 def _look(seed: int, fabric: str) -> dict:
-    return FB.sample_look(np.random.default_rng(seed), fabric)
+    return sample_look(np.random.default_rng(seed), fabric)
 
 
 def _garment(kind: str, fabric: str, seed: int, **cut) -> dict:
@@ -275,7 +277,7 @@ def test_blown_up_garment_falls_back(tmp_path, motions, monkeypatch):
     """A fabric with no stiffness tears under gravity twice: the shorts end bound to the skin.
     A garment that cannot be made (an internal error, not bad input) is dropped: its person is
     rendered undressed on the same timeline. Both outcomes are recorded; the sequence completes."""
-    from mayhem.scene import dressing
+    from mayhem.scene.clothing import dressing
 
     absurd = FB.get_fabric("cotton", {"tension": 1e-3, "compression": 1e-3, "shear": 1e-3, "bending": 0.0,
                                       "mass": 50.0, "min_quality": 1})

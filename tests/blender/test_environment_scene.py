@@ -1,4 +1,4 @@
-"""scene.environment in Blender: built-in room/courtyard match their analytic summaries, user
+"""scene.world.environment in Blender: built-in room/courtyard match their analytic summaries, user
 scenes load without running their scripts, occlusion by scene objects reaches joints_visible,
 and mesh-scene sequences render with masks that match the labelled meshes."""
 from __future__ import annotations
@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mayhem.core import environment as E
-from mayhem.core.camera import project
+from mayhem.core.camera.pinhole import project
 from mayhem.core.config import config_from_dict
+from mayhem.core.world import rooms as E
+from mayhem.core.world.environment import ROLES, STEP_M, floor_height, is_clear
+from mayhem.core.world.scene_summary import file_sha256, load_scene_summary, summarize_triangles
 
 ROOT = Path(__file__).resolve().parents[2]
 W, H = 160, 90
@@ -23,13 +25,13 @@ W, H = 160, 90
 # ------------------------------------------------------------------------------ built-in
 @pytest.mark.parametrize("name,seed", [("room", 0), ("room", 7), ("courtyard", 0), ("courtyard", 7)])
 def test_builtin_scene_matches_analytic_summary(fresh_blender, name, seed):
-    from mayhem.scene import environment as SE
+    from mayhem.scene.world import environment as SE
 
     bpy = fresh_blender
     env = E.builtin_environment(name, seed)
     objects = SE.build_builtin(env.layout, bpy.context.scene)
     assert all(o.pass_index == 0 for o in objects)
-    assert {o.get("mayhem_role") for o in objects if o.type == "MESH"} <= set(E.ROLES)
+    assert {o.get("mayhem_role") for o in objects if o.type == "MESH"} <= set(ROLES)
 
     # 1. the triangles Blender holds give the same summary as core's analytic one
     from_bpy = SE.summarize_scene(bpy.context.scene, ref=name)
@@ -51,7 +53,7 @@ def test_builtin_scene_matches_analytic_summary(fresh_blender, name, seed):
     assert np.all(np.abs(z[walkable]) < 1e-5) and np.all(nz[walkable] > 0.999)
     assert not np.any(nz_up[walkable] > 0)  # nothing but the ceiling (or sky) above them
     seen = np.zeros(env.shape, bool)
-    seen[interior] = (z > E.STEP_M) | (nz_up > 0)
+    seen[interior] = (z > STEP_M) | (nz_up > 0)
     assert seen.sum() > 20
     near = seen.copy()
     for dy in (-1, 0, 1):
@@ -87,7 +89,7 @@ def _make_user_scene(bpy, with_camera=True):
 
 @pytest.mark.parametrize("suffix", [".glb", ".fbx", ".usdc"])
 def test_user_scene_formats_load_and_summarise(fresh_blender, tmp_path, suffix, monkeypatch):
-    from mayhem.scene import environment as SE
+    from mayhem.scene.world import environment as SE
 
     bpy = fresh_blender
     monkeypatch.setenv("MAYHEM_CACHE", str(tmp_path / "cache"))
@@ -99,7 +101,7 @@ def test_user_scene_formats_load_and_summarise(fresh_blender, tmp_path, suffix, 
         bpy.ops.export_scene.fbx(filepath=str(path))
     else:
         bpy.ops.wm.usd_export(filepath=str(path))
-    expected = E.summarize_triangles(tris)
+    expected = summarize_triangles(tris)
 
     out, env = SE.prepare_scene(path)
     assert out == path.with_name(path.name + ".mayhem.npz") and out.is_file()
@@ -109,17 +111,17 @@ def test_user_scene_formats_load_and_summarise(fresh_blender, tmp_path, suffix, 
     env_objects = bpy.data.collections[SE.ENV_COLLECTION].all_objects
     assert len(env_objects) >= 3 and all(o.pass_index == 0 for o in env_objects)
     assert not [o for o in bpy.data.objects if o.type == "CAMERA"]
-    loaded = E.load_scene_summary(path)
+    loaded = load_scene_summary(path)
     np.testing.assert_array_equal(loaded.height, env.height)
-    assert np.isnan(E.floor_height(loaded, [(1.5, 0.5)])[0])
-    assert E.floor_height(loaded, [(0.0, -1.0)])[0] == pytest.approx(0.0, abs=1e-5)  # FBX axes: float noise
+    assert np.isnan(floor_height(loaded, [(1.5, 0.5)])[0])
+    assert floor_height(loaded, [(0.0, -1.0)])[0] == pytest.approx(0.0, abs=1e-5)  # FBX axes: float noise
 
 
 def test_user_scene_places_people_clear_of_obstacles(fresh_blender, tmp_path, free_body_path):
     """Sampling (no Blender needed) reads the prepared summary: people avoid the crate and wall."""
-    from mayhem.core.placement import swept_footprint
     from mayhem.core.recipe import AssetCache, person_params, posed_vertices, sample_recipe
-    from mayhem.scene import environment as SE
+    from mayhem.core.world.placement import swept_footprint
+    from mayhem.scene.world import environment as SE
 
     bpy = fresh_blender
     _make_user_scene(bpy)
@@ -131,12 +133,12 @@ def test_user_scene_places_people_clear_of_obstacles(fresh_blender, tmp_path, fr
     cache = AssetCache()
     recipe = sample_recipe(config, 0, cache=cache)
     assert recipe["world"]["scene"] == str(path.resolve())
-    assert recipe["world"]["scene_sha256"] == E.file_sha256(path)
-    env = E.load_scene_summary(path)
+    assert recipe["world"]["scene_sha256"] == file_sha256(path)
+    env = load_scene_summary(path)
     for person in recipe["people"]:
         model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
         fp = swept_footprint(posed_vertices(model, params), np.zeros(2)).points
-        assert E.is_clear(env, fp, 0.1)
+        assert is_clear(env, fp, 0.1)
     assert len(recipe["people"]) >= 2
 
 
@@ -188,7 +190,7 @@ def _run(code, *args):
 
 
 def test_blend_scripts_never_run(fresh_blender, tmp_path):
-    from mayhem.scene import environment as SE
+    from mayhem.scene.world import environment as SE
 
     bpy = fresh_blender
     blend = tmp_path / "evil.blend"
@@ -220,7 +222,7 @@ def test_blend_scripts_never_run(fresh_blender, tmp_path):
 
 def test_missing_or_bad_scene_file(fresh_blender, tmp_path):
     from mayhem.core.errors import MayhemInputError
-    from mayhem.scene import environment as SE
+    from mayhem.scene.world import environment as SE
 
     with pytest.raises(MayhemInputError, match="scene file not found"):
         SE.load_scene_file(tmp_path / "nope.glb")
@@ -255,7 +257,7 @@ def _segment_hits_box(p0, p1, lo, hi):
 
 def test_joints_behind_a_scene_object_are_not_visible(fresh_blender, tmp_path, motion_folder, free_body_path):
     """A crate between the camera and a person hides the joints behind it (rendered-depth test
-    in core.labels); without the crate the same joints are visible."""
+    in core.dataset.labels); without the crate the same joints are visible."""
     from mayhem.core.recipe import AssetCache, person_params, sample_recipe
     from mayhem.services.generate import render_sequence
 
@@ -289,7 +291,7 @@ def test_joints_behind_a_scene_object_are_not_visible(fresh_blender, tmp_path, m
         rec = json.loads(json.dumps(recipe))
         rec["name"] = f"seq_{kind}"
         if kind == "mesh":
-            rec["world"].update(kind="mesh", scene=str(glb), scene_sha256=E.file_sha256(glb), shadow_catcher=False)
+            rec["world"].update(kind="mesh", scene=str(glb), scene_sha256=file_sha256(glb), shadow_catcher=False)
         render_sequence(rec, tmp_path / "out", cache, progress=False)
         with np.load(tmp_path / "out" / rec["name"] / "labels.npz") as z:
             visible[kind] = z["joints_visible"][0, 0]
@@ -359,8 +361,8 @@ def mesh_dataset(tmp_path_factory, motion_folder, free_body_path):
 def test_mesh_scene_sequences_masks_match_labels(mesh_dataset):
     """Rendered masks vs the z-buffered labelled SMPL-X meshes together with the environment's
     own triangles: IoU >= 0.98 for every person the scene does not occlude, on every frame."""
-    from mayhem.core.png import read_png
-    from mayhem.core.raster import mask_iou, rasterize_ids
+    from mayhem.core.geometry.raster import mask_iou, rasterize_ids
+    from mayhem.core.io.png import read_png
     from mayhem.core.recipe import AssetCache, person_params, posed_vertices
 
     cache = AssetCache()
@@ -400,7 +402,7 @@ def test_mesh_scene_sequences_masks_match_labels(mesh_dataset):
 
 # --------------------------------------------------------------------------------- HDRIs
 def test_hdri_upper_hemisphere_luminance_and_strength(fresh_blender):
-    from mayhem.scene import world
+    from mayhem.scene.world import hdri as world
 
     found = world.builtin_hdris()
     measured = {name: world.hdri_upper_luminance(found[name]) for name in ("city", "night", "studio", "sunset")}
@@ -417,7 +419,7 @@ def _grey_sphere_brightness(bpy, hdri, strength):
     import mathutils
 
     from mayhem.scene import blender_compat as compat
-    from mayhem.scene import world
+    from mayhem.scene.world import hdri as world
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -457,7 +459,7 @@ def _grey_sphere_brightness(bpy, hdri, strength):
 
 
 def test_normalised_hdris_light_bodies_equally(fresh_blender):
-    from mayhem.scene import world
+    from mayhem.scene.world import hdri as world
 
     bpy = fresh_blender
     found = world.builtin_hdris()

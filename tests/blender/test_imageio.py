@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from blender_scenes import pass_scene
 
-from mayhem.core import atomic, exr, png
 from mayhem.core.errors import MayhemInputError
+from mayhem.core.io import atomic, exr, png
 
 RNG = np.random.default_rng(1234)
 

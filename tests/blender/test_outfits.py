@@ -1,7 +1,7 @@
 """User outfits: manifests, reading OBJ / GLB / PLY / .blend garments, fitting to other shapes,
 and simulating a fitted garment.
 
-The tests write their own outfit: a procedural T-shirt and shorts (core.garments) made on the
+The tests write their own outfit: a procedural T-shirt and shorts (core.clothing.garments) made on the
 free body at betas 0 in the A-pose are written as an OBJ by hand (UVs per corner, the pinned
 band as an OBJ face group), and through Blender's exporters as GLB (pins as the custom
 attribute _neckband) and PLY (the vertex group becomes a vertex property), and saved in a
@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mayhem.core import garments as G
-from mayhem.core import outfits as O
+from mayhem.core.clothing import garments as G
+from mayhem.core.clothing import user_outfits as O
+from mayhem.core.clothing.body_rest import BodyRest, reference_body_pose
 from mayhem.core.errors import MayhemInputError
+from mayhem.core.geometry.spatial import PointGrid
 
 HEAVY_TALL = np.array([2.0, -1.0])     # free body: 1.92 m and 84 l (betas 0: 1.69 m, 60 l)
 PREROLL, FRAMES = 6, 6
@@ -137,7 +139,7 @@ def outfit_dir(tmp_path_factory, procedural):
 
 @pytest.fixture(scope="module")
 def outfit_import(outfit_dir):
-    from mayhem.scene import outfit_import as OI
+    from mayhem.scene.clothing import user_outfits as OI
 
     OI.clear_caches()
     return OI
@@ -149,7 +151,7 @@ def _ref(folder: Path, garment, manifest="outfit.yaml") -> dict:
 
 def _match(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Index of the nearest reference point for each point (brute force; small meshes)."""
-    grid = G.PointGrid(reference, 0.02)
+    grid = PointGrid(reference, 0.02)
     idx, d = grid.nearest(points)
     assert d.max() < 1e-4, d.max()   # the same vertices, up to the files' float precision
     return idx
@@ -231,7 +233,7 @@ def test_binding_reproduces_the_mesh_on_its_template(template, procedural):
     assert np.abs(fitted.vertices - g.vertices).max() < 1e-9
     assert np.allclose(template.pose_points(fitted.bind_vertices, fitted.skin_weights.astype(np.float64)),
                        fitted.vertices, atol=1e-6)
-    assert np.allclose(fitted.reference_pose, G.reference_body_pose("A"))
+    assert np.allclose(fitted.reference_pose, reference_body_pose("A"))
     assert fitted.rest_penetration == 0.0 and fitted.layer == 1
     assert np.allclose(fitted.skin_weights.sum(axis=1), 1.0, atol=1e-5)
     # Hem pins: the band along the highest opening (the neckline), as procedural tops.
@@ -241,10 +243,10 @@ def test_binding_reproduces_the_mesh_on_its_template(template, procedural):
 
 def test_body_in_pose_is_exact_without_correctives(model):
     """Re-posing a BodyRest (A -> T and back) matches the model's own forward pass."""
-    a = G.BodyRest.from_model(model, HEAVY_TALL, reference="A")
-    t = G.BodyRest.from_model(model, HEAVY_TALL, reference="T")
-    t2 = O.body_in_pose(a, G.reference_body_pose("T"))
-    a2 = O.body_in_pose(t, G.reference_body_pose("A"))
+    a = BodyRest.from_model(model, HEAVY_TALL, reference="A")
+    t = BodyRest.from_model(model, HEAVY_TALL, reference="T")
+    t2 = O.body_in_pose(a, reference_body_pose("T"))
+    a2 = O.body_in_pose(t, reference_body_pose("A"))
     for got, want in ((t2, t), (a2, a)):
         assert np.abs(got.vertices - want.vertices).max() < 1e-9
         assert np.abs(got.joints - want.joints).max() < 1e-9
@@ -278,7 +280,7 @@ def test_every_format_reads_back_the_garment(outfit_dir, outfit_import, template
 def test_formats_agree_on_another_shape(outfit_dir, outfit_import, model, template):
     """(b) and (c): on a taller, heavier body every format gives the same fitted garment, which
     keeps its clearance: (almost) nothing inside, mean distance as on the template."""
-    person = G.BodyRest.from_model(model, HEAVY_TALL, reference="A")
+    person = BodyRest.from_model(model, HEAVY_TALL, reference="A")
     fitted = {name: outfit_import.load_user_garment(_ref(outfit_dir, name), person)
               for name in ("shirt_obj", "shirt_glb", "shirt_ply", "shirt_blend")}
     manifest = outfit_import.load_manifest(outfit_dir / "outfit.yaml")
@@ -302,7 +304,7 @@ def test_formats_agree_on_another_shape(outfit_dir, outfit_import, model, templa
 
 
 def test_reading_leaves_the_blend_file_unchanged(outfit_dir, fresh_blender, template):
-    from mayhem.scene import outfit_import as OI
+    from mayhem.scene.clothing import user_outfits as OI
 
     bpy = fresh_blender
     bpy.data.objects.new("shirt", bpy.data.meshes.new("shirt"))   # a name clash with the file's
@@ -326,8 +328,8 @@ def test_reference_pose_of_the_manifest_is_kept(outfit_dir, outfit_import, model
     (outfit_dir / "t_outfit.yaml").write_text(
         "outfit: {body: {model: free, pose: T}, garments: [{file: shorts.obj, kind: bottom, pin_group: waistband}]}\n")
     ref = _ref(outfit_dir, "shorts", "t_outfit.yaml")
-    person_a = G.BodyRest.from_model(model, HEAVY_TALL, reference="A")
-    person_t = G.BodyRest.from_model(model, HEAVY_TALL, reference="T")
+    person_a = BodyRest.from_model(model, HEAVY_TALL, reference="A")
+    person_t = BodyRest.from_model(model, HEAVY_TALL, reference="T")
     from_a = outfit_import.load_user_garment(ref, person_a)
     from_t = outfit_import.load_user_garment(ref, person_t)
     exact = outfit_import.load_user_garment(ref, person_a, model=model, betas=HEAVY_TALL)
@@ -383,16 +385,16 @@ def test_mesh_checks(tmp_path):
 # --------------------------------------------------------------------------- simulation
 def test_fitted_outfit_simulates(outfit_dir, outfit_import, model, fresh_blender):
     """(e) A user T-shirt (.blend) and shorts (OBJ), fitted to a taller, heavier body, go through
-    scene.cloth.dress and simulate within the limits."""
+    scene.clothing.cloth.dress and simulate within the limits."""
     from test_cloth import small_motion
 
-    from mayhem.core import fabrics as FB
-    from mayhem.scene import cloth as C
-    from mayhem.scene.body import build_body
+    from mayhem.core.clothing import fabrics as FB
+    from mayhem.scene.body.rig import build_body
+    from mayhem.scene.clothing import cloth as C
 
     bpy = fresh_blender
     bpy.context.scene.render.fps = 30
-    person = G.BodyRest.from_model(model, HEAVY_TALL, reference="A")
+    person = BodyRest.from_model(model, HEAVY_TALL, reference="A")
     t0 = time.perf_counter()
     garments = [outfit_import.load_user_garment(_ref(outfit_dir, name), person) for name in ("shirt_blend", "shorts_obj")]
     assert time.perf_counter() - t0 < 10.0
@@ -410,13 +412,13 @@ def test_fitted_outfit_simulates(outfit_dir, outfit_import, model, fresh_blender
 
 
 def test_recipe_user_garments_are_fitted_to_the_persons_own_model(outfit_import, outfit_dir, model):
-    """scene.dressing passes the person's model and betas, so the body in the manifest's pose
+    """scene.clothing.dressing passes the person's model and betas, so the body in the manifest's pose
     is the model's own forward pass (pose correctives included for SMPL-X), and the garments
     come back in recipe order."""
-    from mayhem.scene.dressing import PersonDressing, make_garments
+    from mayhem.scene.clothing.dressing import PersonDressing, make_garments
 
     betas = np.array([1.5, -0.5])
-    person_body = G.BodyRest.from_model(model, betas, reference="A")
+    person_body = BodyRest.from_model(model, betas, reference="A")
     outfit = {"mode": "simulated", "garments": [{**_ref(outfit_dir, "shorts_obj"), "name": "jeans", "fabric": "denim"},
                                                 {**_ref(outfit_dir, "shirt_obj"), "name": "shirt"}]}
     person = {"id": 0, "instance_id": 1, "outfit": outfit}

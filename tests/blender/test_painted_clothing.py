@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mayhem.core import garments as G
+from mayhem.core.body.skeleton import PART_INDEX
+from mayhem.core.clothing import garments as G
+from mayhem.core.clothing.body_rest import NEVER_COVERED, BodyRest
 from mayhem.core.errors import MayhemInputError
-from mayhem.core.skeleton import PART_INDEX
+from mayhem.core.geometry.mesh import vertex_normals
 
 W, H = 96, 54
 RED = {"pattern": "solid", "color": [0.85, 0.05, 0.05], "color2": [0.85, 0.05, 0.05], "period": 0.02,
@@ -40,7 +42,7 @@ def test_tshirt_covers_the_torso_not_hands_head_feet(body):
     assert c.shape == (len(body.vertices),) and c.min() >= 0.0 and c.max() <= 1.0
     torso = np.isin(lab, _labels("spine", "spine1", "spine2", "leftShoulder", "rightShoulder"))
     assert np.mean(c[torso] > 0.5) > 0.98 and c[torso].mean() > 0.98
-    never = np.isin(lab, G.NEVER_COVERED)
+    never = np.isin(lab, NEVER_COVERED)
     assert c[never].max() == 0.0
     assert c[np.isin(lab, _labels("leftForeArm", "rightForeArm", "leftLeg", "rightLeg"))].max() == 0.0
     # Upper arms: the short sleeve covers their top part only.
@@ -80,7 +82,7 @@ def test_trousers_cover_the_legs_to_near_the_ankles(body):
     assert np.mean(c[above] > 0.5) > 0.99
     covered = c > 0.5
     assert V[covered, 1].min() < ankle + 0.08          # down to near the ankles ...
-    assert c[np.isin(lab, G.NEVER_COVERED)].max() == 0.0  # ... but never the feet
+    assert c[np.isin(lab, NEVER_COVERED)].max() == 0.0  # ... but never the feet
     upper = np.isin(lab, _labels("spine1", "spine2", "leftArm", "rightArm", "neck"))
     assert c[upper].max() == 0.0
 
@@ -111,11 +113,11 @@ def test_body_cloth_uvs_are_metres(body):
 def _scene(bpy, model, paint: bool, out: Path):
     """The free body standing in the zero pose, seen from the front; renders one EXR with the
     combined pass and the clothing AOV. Returns (rgb (H,W,3), aov (H,W), material, rig)."""
-    from mayhem.core.exr import read_exr
+    from mayhem.core.io.exr import read_exr
     from mayhem.scene import blender_compat as compat
-    from mayhem.scene.body import build_body
-    from mayhem.scene.painted_clothing import CLOTHING_AOV, declare_clothing_aov, paint_outfit
-    from mayhem.scene.skin import apply_skin, skin_material
+    from mayhem.scene.body.rig import build_body
+    from mayhem.scene.body.skin import apply_skin, skin_material
+    from mayhem.scene.clothing.painted import CLOTHING_AOV, declare_clothing_aov, paint_outfit
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -133,7 +135,7 @@ def _scene(bpy, model, paint: bool, out: Path):
     material = skin_material(0.3, seed=0)
     apply_skin(rig.mesh, material)
     if paint:
-        body = G.BodyRest.from_model(model, reference="A")
+        body = BodyRest.from_model(model, reference="A")
         paint_outfit(rig, material, OUTFIT, body)
     # Model coordinates are Y-up with the front along +Z: a camera at +Z with no rotation
     # looks down -Z with +Y up, i.e. at the front of the body.
@@ -175,7 +177,7 @@ def test_painted_body_renders_clothing_and_aov(fresh_blender, model, tmp_path):
     bare, bare_aov, _, _, _, _ = _scene(bpy, model, paint=False, out=tmp_path)
     rgb, aov, material, rig, cam, scene = _scene(bpy, model, paint=True, out=tmp_path)
     V = model.v_template
-    n = G.vertex_normals(V, model.faces)
+    n = vertex_normals(V, model.faces)
     lab = model.extras["part_labels"]
     front = n[:, 2] > 0.7
     torso = _pixels(scene, cam, V[front & np.isin(lab, _labels("spine1", "spine2"))])
@@ -192,9 +194,9 @@ def test_painted_body_renders_clothing_and_aov(fresh_blender, model, tmp_path):
 
 
 def test_material_and_mesh_carry_the_paint(fresh_blender, model, body):
-    from mayhem.scene.body import build_body
-    from mayhem.scene.painted_clothing import CLOTH_UV_MAP, CLOTHING_AOV, paint_outfit
-    from mayhem.scene.skin import apply_skin, skin_material
+    from mayhem.scene.body.rig import build_body
+    from mayhem.scene.body.skin import apply_skin, skin_material
+    from mayhem.scene.clothing.painted import CLOTH_UV_MAP, CLOTHING_AOV, paint_outfit
 
     rig = build_body(model, None, name="person", pose_correctives=False)
     material = skin_material(0.5)
@@ -220,9 +222,9 @@ def test_material_and_mesh_carry_the_paint(fresh_blender, model, body):
 
 
 def test_user_garments_cannot_be_painted(fresh_blender, model, body):
-    from mayhem.scene.body import build_body
-    from mayhem.scene.painted_clothing import paint_outfit
-    from mayhem.scene.skin import skin_material
+    from mayhem.scene.body.rig import build_body
+    from mayhem.scene.body.skin import skin_material
+    from mayhem.scene.clothing.painted import paint_outfit
 
     rig = build_body(model, None, name="person", pose_correctives=False)
     with pytest.raises(MayhemInputError, match=r"garments\[1\]\.source"):

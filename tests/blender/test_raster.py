@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from blender_scenes import pass_scene
 
-from mayhem.core import exr
-from mayhem.core.raster import mask_iou, mask_outline, rasterize_ids, rasterize_silhouette
+from mayhem.core.geometry.raster import mask_iou, mask_outline, rasterize_ids, rasterize_silhouette
+from mayhem.core.io import exr
 
 RNG = np.random.default_rng(7)
 QUAD = np.array([[0, 1, 2], [0, 2, 3]])

@@ -14,11 +14,19 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from mayhem.core.body_model import NUM_POSE_BASIS, load_body_model  # noqa: E402
+from mayhem.core.body.model import NUM_POSE_BASIS, load_body_model  # noqa: E402
+from mayhem.core.body.skeleton import JOINT_NAMES, PARENTS  # noqa: E402
 from mayhem.core.errors import MayhemInputError  # noqa: E402
-from mayhem.core.skeleton import JOINT_NAMES, PARENTS  # noqa: E402
-from mayhem.scene import actions, skin  # noqa: E402
-from mayhem.scene.body import ROOT_BONE, animate_body, build_body, continuous_quaternions, corrective_key_name, evaluated_vertices  # noqa: E402
+from mayhem.scene.body import skin  # noqa: E402
+from mayhem.scene.body.rig import (  # noqa: E402
+    ROOT_BONE,
+    animate_body,
+    build_body,
+    continuous_quaternions,
+    corrective_key_name,
+    evaluated_vertices,
+)
+from mayhem.scene.motion import actions  # noqa: E402
 
 FREE_BODY = Path(__file__).resolve().parents[2] / "assets" / "bodies" / "free_body.npz"
 TOLERANCE_M = 1e-3

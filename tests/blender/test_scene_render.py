@@ -2,7 +2,7 @@
 
 Two UV spheres (pass_index 1 and 2) on a shadow catcher under a bundled HDRI, seen by an animated
 camera for 2 frames at 160x90, 8 samples. Masks, depth and intrinsics must agree with
-core.camera's pinhole model, which is what the labels are computed with.
+core.camera.pinhole's pinhole model, which is what the labels are computed with.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pytest
 
-from mayhem.core import camera as cc
+from mayhem.core.camera import pinhole as cc
 from mayhem.core.dataset.passes import read_passes
 from mayhem.core.errors import MayhemInputError
 
@@ -42,9 +42,10 @@ def rendered(tmp_path_factory):
     """Build and render the scene once; collect everything tests need while bpy still has it."""
     import bpy
 
-    from mayhem.scene import camera as scam
-    from mayhem.scene import render, world
+    from mayhem.scene import render
+    from mayhem.scene.camera import objects as scam
     from mayhem.scene.reset import reset_blender
+    from mayhem.scene.world import hdri as world
 
     reset_blender()
     scene = bpy.context.scene
@@ -77,7 +78,7 @@ def rendered(tmp_path_factory):
 
 
 def test_files_written_per_frame(rendered):
-    from mayhem.core.png import read_png
+    from mayhem.core.io.png import read_png
 
     files = rendered["files"]
     assert [(r.name, p.name) for r, p in files] == [("000000.png", "000000.exr"), ("000001.png", "000001.exr")]
@@ -92,7 +93,7 @@ def test_files_written_per_frame(rendered):
 
 
 def test_pass_exr_channels(rendered):
-    from mayhem.core.exr import read_exr
+    from mayhem.core.io.exr import read_exr
 
     channels = read_exr(rendered["files"][0][1])
     assert sorted(channels) == ["Clothing.V", "Depth.V", "IndexOB.V"]  # Clothing: painted-clothing AOV
@@ -216,7 +217,7 @@ def test_configure_cycles_settings(fresh_blender):
 
 
 def test_builtin_hdris_and_world(fresh_blender):
-    from mayhem.scene import world
+    from mayhem.scene.world import hdri as world
 
     hdris = world.builtin_hdris()
     assert len(hdris) == 8 and "forest" in hdris
@@ -240,7 +241,7 @@ def test_builtin_hdris_and_world(fresh_blender):
 
 
 def test_hdri_paths(tmp_path):
-    from mayhem.scene import world
+    from mayhem.scene.world import hdri as world
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "b.exr").write_bytes(b"x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mayhem.core.body_model import BodyModel, load_body_model
+from mayhem.core.body.model import BodyModel, load_body_model
 from mayhem.core.errors import MayhemInputError
 
 torch = pytest.importorskip("torch", reason="torch is a test extra on Python 3.11 only (pyproject.toml)")

@@ -1,8 +1,8 @@
-"""core.camera_paths: lens draws, motion paths and framing, checked independently of the sampler.
+"""core.camera.paths: lens draws, motion paths and framing, checked independently of the sampler.
 
 Bodies are the free body driven by the bundled procedural motions (a jogger, a dancer, a
 walker on a curve, ...), placed by hand; every constraint is re-measured here on all joints
-and all vertices of every frame, through core.labels.camera_per_frame as the labels see it.
+and all vertices of every frame, through core.dataset.labels.camera_per_frame as the labels see it.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mayhem.core.body_model import load_body_model
-from mayhem.core.camera import intrinsics
-from mayhem.core.camera_paths import (
+from mayhem.core.body.model import load_body_model
+from mayhem.core.body.posing import clip_window, facing_yaw, place
+from mayhem.core.camera.paths import (
     BODY_JOINTS,
     HEAD_TORSO_JOINTS,
     MOTION_TYPES,
@@ -23,11 +23,11 @@ from mayhem.core.camera_paths import (
     sample_camera,
     smooth_path,
 )
+from mayhem.core.camera.pinhole import intrinsics
 from mayhem.core.config import config_from_dict
+from mayhem.core.dataset.labels import camera_per_frame
 from mayhem.core.errors import MayhemInputError
-from mayhem.core.labels import camera_per_frame
-from mayhem.core.motion import load_amass
-from mayhem.core.people import clip_window, facing_yaw, place
+from mayhem.core.motion.amass import load_amass
 
 ROOT = Path(__file__).resolve().parents[2]
 FPS, FRAMES = 30.0, 45

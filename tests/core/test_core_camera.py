@@ -1,10 +1,10 @@
-"""core.camera: intrinsics, look-at extrinsics, projection and the Blender camera bridge (numpy only)."""
+"""core.camera.pinhole: intrinsics, look-at extrinsics, projection and the Blender camera bridge (numpy only)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mayhem.core import camera as cc
+from mayhem.core.camera import pinhole as cc
 
 
 def _is_rotation(R):

@@ -1,4 +1,4 @@
-"""core.environment: walkable floor by downward ray casts, obstacle clearance, built-in layouts,
+"""core.world.environment: walkable floor by downward ray casts, obstacle clearance, built-in layouts,
 summary files and placement of people in 3D scenes (no Blender)."""
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from mayhem.core import environment as E
 from mayhem.core.errors import MayhemInputError
+from mayhem.core.world import scene_summary as E
+from mayhem.core.world.environment import BUILTIN_ENVIRONMENTS, floor_height, ground_z, is_clear, sample_spots
+from mayhem.core.world.rooms import builtin_environment, builtin_layout, for_world, part_mesh
 
 
 def quad(a, b, c, d):
@@ -17,7 +19,7 @@ def quad(a, b, c, d):
 
 
 def box(x0, y0, z0, x1, y1, z1):
-    v, faces = E.part_mesh({"box": [x0, y0, z0, x1, y1, z1]})
+    v, faces = part_mesh({"box": [x0, y0, z0, x1, y1, z1]})
     return [v[[f[0], f[k], f[k + 1]]] for f in faces for k in (1, 2)]
 
 
@@ -44,7 +46,7 @@ def env():
 
 def test_floor_height_two_levels(env):
     assert env.ground_z == 0.0  # the largest upward area
-    h = E.floor_height(env, [(-2.0, 0.5), (1.5, 0.5), (2.95, -2.95), (5.0, 0.0), (-7.0, 0.0)])
+    h = floor_height(env, [(-2.0, 0.5), (1.5, 0.5), (2.95, -2.95), (5.0, 0.0), (-7.0, 0.0)])
     np.testing.assert_allclose(h[:3], [0.0, 0.3, 0.3], atol=1e-9)
     assert np.isnan(h[3]) and np.isnan(h[4])  # outside the floor
     # the ceiling (down-facing, above headroom) blocks nothing: most of the ground is walkable
@@ -65,7 +67,7 @@ def test_sloped_floor_is_ray_cast_exactly():
 
 
 def test_obstacles_block_their_cells(env):
-    h = E.floor_height
+    h = floor_height
     assert np.isnan(h(env, [(-4.4, 1.5)])[0])        # under the table top
     assert np.isnan(h(env, [(-2.5, -2.0)])[0])       # inside the closed pillar (not just its sides)
     assert np.isnan(h(env, [(-1.25, -2.0)])[0])      # the thin wall's cells
@@ -77,43 +79,43 @@ def test_obstacles_block_their_cells(env):
 
 def test_is_clear_whole_paths(env):
     walk = np.stack([np.linspace(-5.5, -3.5, 50), np.full(50, -0.5)], 1)
-    assert E.is_clear(env, walk, 0.1)
-    assert not E.is_clear(env, walk + (0, 1.5), 0.1)          # through the table's legs and top
-    assert not E.is_clear(env, np.stack([np.linspace(-1, 1, 50), np.zeros(50)], 1), 0.1)  # up the step
+    assert is_clear(env, walk, 0.1)
+    assert not is_clear(env, walk + (0, 1.5), 0.1)          # through the table's legs and top
+    assert not is_clear(env, np.stack([np.linspace(-1, 1, 50), np.zeros(50)], 1), 0.1)  # up the step
     along_wall = np.stack([np.full(50, -1.6), np.linspace(-2.8, -0.8, 50)], 1)   # 0.33 m from the wall
-    assert E.is_clear(env, along_wall, 0.1)
-    assert not E.is_clear(env, along_wall, 0.5)               # clearance reaches the wall
+    assert is_clear(env, along_wall, 0.1)
+    assert not is_clear(env, along_wall, 0.5)               # clearance reaches the wall
     across_wall = np.stack([np.linspace(-2.0, -0.5, 50), np.full(50, -2.0)], 1)
-    assert not E.is_clear(env, across_wall, 0.0)
+    assert not is_clear(env, across_wall, 0.0)
     terrace = np.stack([np.linspace(0.8, 2.5, 50), np.full(50, 1.0)], 1)
-    assert E.is_clear(env, terrace, 0.1) and E.ground_z(env, terrace) == pytest.approx(0.3)
-    assert not E.is_clear(env, np.array([[2.95, 0.0]]), 0.1)  # floor edge within the clearance
-    assert not E.is_clear(env, np.array([[10.0, 0.0]]), 0.1)  # off the grid
+    assert is_clear(env, terrace, 0.1) and ground_z(env, terrace) == pytest.approx(0.3)
+    assert not is_clear(env, np.array([[2.95, 0.0]]), 0.1)  # floor edge within the clearance
+    assert not is_clear(env, np.array([[10.0, 0.0]]), 0.1)  # off the grid
 
 
 def test_sample_spots_have_clear_disks(env):
     rng = np.random.default_rng(3)
-    spots = E.sample_spots(env, rng, 40, clearance_m=0.8)
+    spots = sample_spots(env, rng, 40, clearance_m=0.8)
     for s in spots:
-        assert E.is_clear(env, s[None], 0.75)
-    again = E.sample_spots(env, np.random.default_rng(3), 40, clearance_m=0.8)
+        assert is_clear(env, s[None], 0.75)
+    again = sample_spots(env, np.random.default_rng(3), 40, clearance_m=0.8)
     np.testing.assert_array_equal(spots, again)
     with pytest.raises(MayhemInputError, match="no walkable spot"):
-        E.sample_spots(env, rng, 1, clearance_m=5.0)
+        sample_spots(env, rng, 1, clearance_m=5.0)
 
 
 def test_builtin_layouts_deterministic_and_decimetre_aligned():
-    for name in E.BUILTIN_ENVIRONMENTS:
+    for name in BUILTIN_ENVIRONMENTS:
         for seed in range(6):
-            a, b = E.builtin_layout(name, seed), E.builtin_layout(name, seed)
+            a, b = builtin_layout(name, seed), builtin_layout(name, seed)
             assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
             xy = []
             for part in a["parts"]:
-                v, _ = E.part_mesh(part)
+                v, _ = part_mesh(part)
                 xy.append(v[:, :2])
             xy = np.concatenate(xy)
             np.testing.assert_allclose(xy * 10, np.round(xy * 10), atol=1e-6)  # no edge on a cell centre
-            env = E.builtin_environment(name, seed)
+            env = builtin_environment(name, seed)
             hx, hy = a["half_extent"]
             assert 0.45 * 4 * hx * hy < env.walkable_area_m2 < 4 * hx * hy
             assert np.nanmax(np.abs(env.height)) == 0.0
@@ -123,7 +125,7 @@ def test_builtin_layouts_deterministic_and_decimetre_aligned():
                 x0, y0, _, x1, y1, _ = p["box"]
                 X, Y = env.cell_centres()
                 assert np.isnan(env.height[(X > x0) & (X < x1) & (Y > y0) & (Y < y1)]).all()
-    assert E.builtin_layout("room", 1) != E.builtin_layout("room", 2)
+    assert builtin_layout("room", 1) != builtin_layout("room", 2)
 
 
 def test_summary_files_and_errors(tmp_path, env, monkeypatch):
@@ -147,7 +149,7 @@ def test_summary_files_and_errors(tmp_path, env, monkeypatch):
     env.sha256 = E.file_sha256(scene)
     E.save_summary(cached, env)
     assert E.load_scene_summary(scene).sha256 == env.sha256
-    assert E.for_world({"kind": "hdri", "hdri": "builtin:city"}) is None
+    assert for_world({"kind": "hdri", "hdri": "builtin:city"}) is None
 
 
 def _config(**world):
@@ -159,8 +161,8 @@ def _config(**world):
 
 @pytest.mark.parametrize("scene", ["builtin:room", "builtin:courtyard"])
 def test_recipe_places_people_on_the_walkable_floor(scene, free_body_path):
-    from mayhem.core.placement import swept_footprint
     from mayhem.core.recipe import AssetCache, person_params, posed_vertices, sample_recipe
+    from mayhem.core.world.placement import swept_footprint
 
     cache = AssetCache()
     config = _config(scenes=[scene])
@@ -168,15 +170,15 @@ def test_recipe_places_people_on_the_walkable_floor(scene, free_body_path):
         recipe = sample_recipe(config, index, cache=cache)
         world = recipe["world"]
         assert world["kind"] == "mesh" and world["scene"] == scene and not world["shadow_catcher"]
-        env = E.for_world(world)
-        assert E.is_clear(env, np.array([world["centre"]]), 0.9)
+        env = for_world(world)
+        assert is_clear(env, np.array([world["centre"]]), 0.9)
         assert recipe["people"]
         for person in recipe["people"]:
             model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
             verts = posed_vertices(model, params)
             fp = swept_footprint(verts, np.zeros(2)).points
-            assert E.is_clear(env, fp, config.world.obstacle_clearance_m, config.world.floor_tolerance_m)
-            assert verts[..., 2].min() == pytest.approx(E.ground_z(env, fp), abs=1e-6)  # feet on the floor
+            assert is_clear(env, fp, config.world.obstacle_clearance_m, config.world.floor_tolerance_m)
+            assert verts[..., 2].min() == pytest.approx(ground_z(env, fp), abs=1e-6)  # feet on the floor
         if index == 0:
             again = sample_recipe(config, index, cache=AssetCache())
             assert json.dumps(again, sort_keys=True) == json.dumps(recipe, sort_keys=True)

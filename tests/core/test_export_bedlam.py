@@ -1,7 +1,7 @@
 """BEDLAM training-label export against BEDLAM's own conventions.
 
 The fake dataset is made the way Mayhem makes labels (numpy SMPL-X forward pass of a random
-model in the SMPL-X file layout, camera-frame parameters from mayhem.core.people.to_camera),
+model in the SMPL-X file layout, camera-frame parameters from mayhem.core.body.posing.to_camera),
 and the export is checked with the `smplx` package used the way BEDLAM's
 data_processing/df_full_body.py uses it (flat hand mean, no PCA, num_betas=11, 127 joints).
 """
@@ -12,15 +12,15 @@ import json
 import numpy as np
 import pytest
 
-from mayhem.core import export_bedlam as eb
-from mayhem.core.body_model import load_body_model
-from mayhem.core.camera import cam_points, intrinsics, look_at, project
+from mayhem.core.body.model import load_body_model
+from mayhem.core.body.posing import to_camera
+from mayhem.core.body.skeleton import JOINT_NAMES
+from mayhem.core.camera.pinhole import cam_points, intrinsics, look_at, project
 from mayhem.core.errors import MayhemInputError
-from mayhem.core.npzio import save_npz
-from mayhem.core.people import to_camera
-from mayhem.core.png import write_png
-from mayhem.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from mayhem.core.skeleton import JOINT_NAMES
+from mayhem.core.export import bedlam as eb
+from mayhem.core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from mayhem.core.io.npz import save_npz
+from mayhem.core.io.png import write_png
 
 W, H = 320, 240
 FRAMES = 3

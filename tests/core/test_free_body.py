@@ -13,8 +13,8 @@ import os
 import numpy as np
 import pytest
 
-from mayhem.core.body_model import BodyModel
-from mayhem.core.skeleton import JOINT_INDEX, PARENTS, PART_INDEX, PART_NAMES
+from mayhem.core.body.model import BodyModel
+from mayhem.core.body.skeleton import JOINT_INDEX, PARENTS, PART_INDEX, PART_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mayhem.core import fabrics as FB
-from mayhem.core import garments as G
-from mayhem.core.skeleton import JOINT_INDEX
+from mayhem.core.body.skeleton import JOINT_INDEX
+from mayhem.core.clothing import garments as G
+from mayhem.core.clothing import preroll as FB
+from mayhem.core.clothing.body_rest import NEVER_COVERED, BodyRest, part_labels_from_weights, reference_body_pose
+from mayhem.core.clothing.checks import GarmentChecker, summarize
+from mayhem.core.clothing.fabrics import FABRICS, ClothSettings, get_fabric
+from mayhem.core.clothing.looks import FABRIC_PATTERNS, sample_look
+from mayhem.core.errors import MayhemInputError
+from mayhem.core.geometry.mesh import vertex_normals
+from mayhem.core.geometry.spatial import PointGrid, SurfaceQuery
 
 # Openings of each kind: neck + hem + 2 sleeves; waist + 2 legs; waist + hem.
 EXPECTED_HEMS = {"tshirt": 4, "longsleeve": 4, "dress": 4, "shorts": 3, "trousers": 3, "skirt": 2}
@@ -73,12 +80,12 @@ def test_garment_mesh_is_cloth_ready(kind, garments, body):
     assert p95 / p5 < 2.5, (p5, p50, p95)
     # Faces point away from the body: normals agree with (vertex - closest body point).
     Q, _, _, sd = body.query.closest(V)
-    vn = G.vertex_normals(V, F)
+    vn = vertex_normals(V, F)
     assert np.mean(np.einsum("ij,ij->i", vn, V - Q) > 0) > 0.95
     # Outside the body at rest, farther than the cloth collision distance + body thickness
     # (7 mm by default; the base clearance is 10 mm, a little less where thighs nearly touch).
     assert g.rest_penetration == 0.0
-    s = FB.ClothSettings()
+    s = ClothSettings()
     assert sd.min() > s.collision_distance + s.body_thickness, sd.min()
     assert np.median(sd) >= G.BASE_CLEARANCE
     # UVs: per corner, finite, in metres (a garment spans decimetres, not 1e-3 or 1e3).
@@ -140,7 +147,7 @@ def test_sleeve_length_moves_the_sleeve_hem(body):
 def test_outer_layer_clears_the_inner_garment(body):
     trousers, top = G.make_outfit([G.GarmentSpec("trousers", target_vertices=1500),
                                    G.GarmentSpec("tshirt", target_vertices=1500)], body)
-    q = G.SurfaceQuery(trousers.vertices, trousers.faces)
+    q = SurfaceQuery(trousers.vertices, trousers.faces)
     Q, face, bary, sd = q.closest(top.vertices)
     over = (np.linalg.norm(top.vertices - Q, axis=1) < 0.03) & (bary.min(axis=1) > 1e-6)
     assert over.sum() > 50  # the hem of the top overlaps the waistband
@@ -148,9 +155,9 @@ def test_outer_layer_clears_the_inner_garment(body):
 
 
 def test_bad_specs_raise():
-    with pytest.raises(G.MayhemInputError, match="garment.kind"):
+    with pytest.raises(MayhemInputError, match="garment.kind"):
         G.GarmentSpec("cape").resolved()
-    with pytest.raises(G.MayhemInputError, match="garment.looseness"):
+    with pytest.raises(MayhemInputError, match="garment.looseness"):
         G.GarmentSpec("tshirt", looseness=2.0).resolved()
     assert G.GarmentSpec("tshirt", sleeve=1.0).resolved().sleeve == 0.45
 
@@ -159,15 +166,15 @@ def test_bad_specs_raise():
 def test_inside_test_agrees_with_ray_parity(model):
     V = model.v_template
     F = model.faces
-    q = G.SurfaceQuery(V, F, cell=0.04)
+    q = SurfaceQuery(V, F, cell=0.04)
     rng = np.random.default_rng(0)
     # Points near the skin (within ±2 cm) where the sign is hardest, plus a few far inside/out.
     # Only where garments go: the eyeballs poke through the closed eyelids (two intersecting
     # closed surfaces, where parity and "inside the skin" differ), and toes touch each other.
     labels = model.extras["part_labels"]
-    allowed = np.flatnonzero(~np.isin(labels, G.NEVER_COVERED))
+    allowed = np.flatnonzero(~np.isin(labels, NEVER_COVERED))
     idx = rng.choice(allowed, 250, replace=False)
-    n = G.vertex_normals(V, F)[idx]
+    n = vertex_normals(V, F)[idx]
     pts = V[idx] + n * rng.uniform(-0.02, 0.02, size=(250, 1))
     pts = np.concatenate([pts, rng.uniform(V.min(0), V.max(0), size=(100, 3))])
     got = q.closest(pts)[3] < 0
@@ -180,19 +187,19 @@ def test_point_grid_matches_brute_force(model):
     P = model.v_template
     Q = np.concatenate([P[rng.choice(len(P), 300)] + rng.normal(scale=0.01, size=(300, 3)),
                         rng.normal(scale=1.0, size=(50, 3))])
-    i, d = G.PointGrid(P, 0.03).nearest(Q)
+    i, d = PointGrid(P, 0.03).nearest(Q)
     d2 = ((Q[:, None] - P[None]) ** 2).sum(axis=2)
     assert np.allclose(d, np.sqrt(d2.min(axis=1)))
 
 
 def test_labels_from_weights_match_the_free_body_labels(model):
-    got = G.part_labels_from_weights(model.weights)
+    got = part_labels_from_weights(model.weights)
     assert np.mean(got == model.extras["part_labels"]) > 0.9
 
 
 def test_checker_measures_stretch_and_penetration(body, garments):
     g = garments["shorts"]
-    checker = FB.GarmentChecker(g.vertices, g.faces, quantile=0.999)
+    checker = GarmentChecker(g.vertices, g.faces, quantile=0.999)
     c = checker.check(0, g.vertices, body.query)
     assert c.finite and c.penetration == 0.0 and c.stretch == pytest.approx(1.0)
     # Scaling about the pelvis stretches every edge by the factor; the body then lies outside.
@@ -210,13 +217,13 @@ def test_checker_measures_stretch_and_penetration(body, garments):
     bad = g.vertices.copy()
     bad[0] = np.nan
     assert not checker.check(3, bad, body.query).finite
-    settings = FB.ClothSettings()
-    ok = FB.summarize([checker.check(0, g.vertices, body.query)])
+    settings = ClothSettings()
+    ok = summarize([checker.check(0, g.vertices, body.query)])
     assert ok.passes(settings)
-    stretched = FB.summarize([checker.check(1, pel + 1.6 * (g.vertices - pel), body.query)])
+    stretched = summarize([checker.check(1, pel + 1.6 * (g.vertices - pel), body.query)])
     assert "stretch" in stretched.failure(settings)
-    lenient = FB.ClothSettings(stretch_limit=100.0)
-    assert "penetration" in FB.summarize([checker.check(2, inward, body.query)]).failure(lenient)
+    lenient = ClothSettings(stretch_limit=100.0)
+    assert "penetration" in summarize([checker.check(2, inward, body.query)]).failure(lenient)
 
 
 def test_preroll_moves_from_reference_pose_to_frame_zero():
@@ -225,7 +232,7 @@ def test_preroll_moves_from_reference_pose_to_frame_zero():
     params = {"global_orient": rng.normal(size=(F, 3)), "body_pose": rng.normal(scale=0.3, size=(F, 63)),
               "left_hand_pose": rng.normal(scale=0.2, size=(F, 45)), "transl": rng.normal(size=(F, 3)),
               "expression": rng.normal(size=(F, 10))}
-    ref = G.reference_body_pose("A")
+    ref = reference_body_pose("A")
     out = FB.preroll_params(params, N, settle=2, start_body_pose=ref)
     for k in params:
         assert out[k].shape == (N + F, params[k].shape[1])
@@ -241,7 +248,7 @@ def test_preroll_moves_from_reference_pose_to_frame_zero():
     speeds = np.linalg.norm(np.diff(T[:N + 1], axis=0), axis=1)
     assert np.all(np.diff(speeds) >= -1e-12)                            # accelerating only
     # The angle to frame 0's rotation shrinks monotonically through the pre-roll.
-    from mayhem.core.rotations import axis_angle_to_matrix
+    from mayhem.core.geometry.rotations import axis_angle_to_matrix
     R = axis_angle_to_matrix(out["body_pose"].reshape(-1, 21, 3))
     R0 = R[N]
     ang = np.arccos(np.clip((np.einsum("fjab,jab->fj", R[:N + 1], R0) - 1) / 2, -1, 1)).max(axis=1)
@@ -250,19 +257,19 @@ def test_preroll_moves_from_reference_pose_to_frame_zero():
 
 
 def test_fabric_presets_and_looks():
-    for name in FB.FABRICS:
-        f = FB.get_fabric(name)
+    for name in FABRICS:
+        f = get_fabric(name)
         assert f.mass > 0 and f.tension > 0 and f.min_quality >= 1
-    assert FB.get_fabric("cotton", {"tension": 99.0}).tension == 99.0
-    with pytest.raises(G.MayhemInputError):
-        FB.get_fabric("kevlar")
+    assert get_fabric("cotton", {"tension": 99.0}).tension == 99.0
+    with pytest.raises(MayhemInputError):
+        get_fabric("kevlar")
     rng = np.random.default_rng(3)
-    for fabric in FB.FABRICS:
+    for fabric in FABRICS:
         for _ in range(20):
-            look = FB.sample_look(rng, fabric)
-            assert look["pattern"] in FB.FABRIC_PATTERNS[fabric]
+            look = sample_look(rng, fabric)
+            assert look["pattern"] in FABRIC_PATTERNS[fabric]
             assert all(0.0 <= c <= 1.0 for c in look["color"] + look["color2"])
-    denim = [FB.sample_look(rng, "denim")["color"] for _ in range(20)]
+    denim = [sample_look(rng, "denim")["color"] for _ in range(20)]
     assert all(c[2] >= c[0] for c in denim)  # indigo: blue over red
     assert JOINT_INDEX["left_shoulder"] == 16  # reference_body_pose indexes body_pose by joint - 1
 
@@ -274,7 +281,7 @@ def test_garments_on_an_smplx_file_use_labels_from_its_weights(tmp_path, free_bo
     Its geometry is the free body's, so the garments must be as clean."""
     from smplx_files import smplx_model_arrays
 
-    from mayhem.core.body_model import load_body_model
+    from mayhem.core.body.model import load_body_model
 
     m = free_body_model
     V = m.num_vertices
@@ -290,7 +297,7 @@ def test_garments_on_an_smplx_file_use_labels_from_its_weights(tmp_path, free_bo
     np.savez(path, **arrays)
     model = load_body_model(path)
     assert "part_labels" not in model.extras and model.posedirs is not None
-    body = G.BodyRest.from_model(model, np.array([1.5, -1.0, 0.5]), reference="A")
+    body = BodyRest.from_model(model, np.array([1.5, -1.0, 0.5]), reference="A")
     for kind, hems in (("tshirt", 4), ("trousers", 3), ("dress", 4)):
         g = G.make_garment(G.GarmentSpec(kind, target_vertices=1600), body)
         assert 1200 <= len(g.vertices) <= 2400, kind

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-from mayhem.core.body_model import load_body_model  # noqa: E402
+from mayhem.core.body.model import load_body_model  # noqa: E402
+from mayhem.core.clothing.user_outfits import load_manifest, parse_manifest  # noqa: E402
 from mayhem.core.config import config_from_dict, load_config  # noqa: E402
 from mayhem.core.errors import MayhemInputError  # noqa: E402
-from mayhem.core.motion import load_amass  # noqa: E402
-from mayhem.core.outfits import load_manifest, parse_manifest  # noqa: E402
+from mayhem.core.motion.amass import load_amass  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,

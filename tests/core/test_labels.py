@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from mayhem.core.camera import project
+from mayhem.core.camera.pinhole import project
 from mayhem.core.config import config_from_dict
-from mayhem.core.labels import compute_labels
-from mayhem.core.motion import MotionClip, save_amass_smplx
+from mayhem.core.dataset.labels import compute_labels
+from mayhem.core.motion.amass import MotionClip, save_amass_smplx
 from mayhem.core.recipe import AssetCache, person_model_file, person_params, posed_vertices, sample_recipe, sequence_seed
 
 
@@ -77,7 +77,7 @@ def test_people_never_touch_and_stand_on_ground(config):
 
 def test_height_and_bmi_ranges(smplx_npz, motion_folder, tmp_path):
     from mayhem.core.errors import MayhemInputError
-    from mayhem.core.placement import body_height, body_mass_index
+    from mayhem.core.world.placement import body_height, body_mass_index
 
     free = config_from_dict({"frames": 2, "body": {"height_m": [1.75, 1.85], "bmi": [15, 40]},
                              "motion": {"source": str(motion_folder)}, "people": {"count": [3, 3]}})
@@ -147,7 +147,7 @@ def test_labels_have_contract_keys_and_shapes(config):
 
 
 def test_occlusion_uses_depth(config):
-    from mayhem.core.labels import joint_visibility
+    from mayhem.core.dataset.labels import joint_visibility
 
     uv = np.array([[[10.0, 10.0], [20.0, 20.0], [-5.0, 3.0]]])
     z = np.array([[2.0, 2.0, 2.0]])

@@ -1,4 +1,4 @@
-"""AMASS loading, resampling and writing (mayhem.core.motion).
+"""AMASS loading, resampling and writing (mayhem.core.motion.amass).
 
 Files are written in each real AMASS layout with np.savez and read back. Resampling is
 checked against scipy's Rotation/Slerp as an independent reference.
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation, Slerp
 
-from mayhem.core import motion as motion_mod
 from mayhem.core.errors import MayhemInputError
-from mayhem.core.motion import MotionClip, load_amass, resample, save_amass_smplx
+from mayhem.core.motion import amass as motion_mod
+from mayhem.core.motion.amass import MotionClip, load_amass, resample, save_amass_smplx
 
 POSE_NAMES = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose",
               "left_hand_pose", "right_hand_pose")
@@ -368,7 +368,7 @@ def test_save_is_atomic_and_overwrites(tmp_path, rng, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
-    from mayhem.core import atomic as atomic_mod
+    from mayhem.core.io import atomic as atomic_mod
 
     monkeypatch.setattr(atomic_mod.os, "fsync", boom)  # fails after the temp file is written
     with pytest.raises(RuntimeError):
@@ -557,7 +557,7 @@ def test_bad_target_fps(tmp_path, rng, fps):
 def test_core_motion_imports_no_heavy_modules(tmp_path):
     # core/ is pure numpy: importing the motion module must not pull in bpy, torch or scipy.
     (tmp_path / "mayhem").symlink_to(os.path.dirname(os.path.dirname(motion_mod.__file__)))
-    code = ("import sys; import mayhem.core.motion as m; assert m.__file__.endswith('motion.py'); "
+    code = ("import sys; import mayhem.core.motion.amass as m; assert m.__file__.endswith('amass.py'); "
             "bad = [n for n in ('bpy', 'torch', 'scipy') if n in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     env = dict(os.environ, PYTHONPATH=str(tmp_path))

@@ -1,4 +1,4 @@
-"""Procedural motion clips (assets/motions/*.npz, mayhem.core.procedural_motion).
+"""Procedural motion clips (assets/motions/*.npz, mayhem.core.motion.procedural).
 
 Every committed clip is loaded the way users load AMASS files and posed with the free body
 (Mayhem's own numpy forward pass); the physical checks below are measured on the posed
@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mayhem.core import procedural_motion as pm
-from mayhem.core.body_model import load_body_model
-from mayhem.core.motion import load_amass
-from mayhem.core.rotations import axis_angle_to_matrix
-from mayhem.core.skeleton import JOINT_INDEX, POSE_PARAM_NAMES
+from mayhem.core.body.model import load_body_model
+from mayhem.core.body.skeleton import JOINT_INDEX, POSE_PARAM_NAMES
+from mayhem.core.geometry.rotations import axis_angle_to_matrix
+from mayhem.core.motion import clips as pm
+from mayhem.core.motion.amass import load_amass
+from mayhem.core.motion.procedural import Rig, keys
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTIONS = ROOT / "assets" / "motions"
@@ -237,7 +238,7 @@ def test_checks_catch_broken_motions(clips, free_body):
 # ----------------------------------------------------------------------------- determinism
 
 def test_regenerated_clip_matches_the_file(free_body):
-    rig = pm.Rig.from_body_model(free_body)
+    rig = Rig.from_body_model(free_body)
     clip = pm.generate_clip("wave", rig)
     data = pm.clip_to_npz_bytes(clip)
     assert data == pm.clip_to_npz_bytes(clip)          # no time stamps or random names
@@ -249,12 +250,12 @@ def test_regenerated_clip_matches_the_file(free_body):
 
 def test_generator_rejects_unknown_names(free_body):
     with pytest.raises(ValueError, match="unknown procedural clip"):
-        pm.generate_clip("moonwalk", pm.Rig.from_body_model(free_body))
+        pm.generate_clip("moonwalk", Rig.from_body_model(free_body))
 
 
 def test_pchip_holds_flat_keys_and_is_monotone():
     t = np.linspace(0.0, 3.0, 301)
-    v = pm.keys(t, (0.0, 0.0), (1.0, 0.0), (2.0, 1.0), (3.0, 1.0))
+    v = keys(t, (0.0, 0.0), (1.0, 0.0), (2.0, 1.0), (3.0, 1.0))
     assert np.all(v[t <= 1.0] == 0.0) and np.all(v[t >= 2.0] == 1.0)
     assert np.all(np.diff(v) >= 0.0)
 

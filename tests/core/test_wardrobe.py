@@ -1,4 +1,4 @@
-"""Outfit draws in the recipe (core.wardrobe) and the clothing section of the config."""
+"""Outfit draws in the recipe (core.clothing.sampling) and the clothing section of the config."""
 from __future__ import annotations
 
 import json
@@ -7,11 +7,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from mayhem.core import wardrobe
+from mayhem.core.clothing import sampling as wardrobe
+from mayhem.core.clothing.fabrics import FABRICS, KIND_FABRICS
+from mayhem.core.clothing.garments import GARMENT_KINDS
 from mayhem.core.config import config_from_dict
 from mayhem.core.errors import MayhemInputError
-from mayhem.core.fabrics import FABRICS, KIND_FABRICS
-from mayhem.core.garments import GARMENT_KINDS
 from mayhem.core.recipe import sample_recipe
 
 

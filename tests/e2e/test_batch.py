@@ -23,7 +23,7 @@ import pytest
 from mayhem.core.config import config_from_dict
 from mayhem.core.dataset.documents import sequence_complete
 from mayhem.core.errors import MayhemInputError
-from mayhem.core.motion import MotionClip, save_amass_smplx
+from mayhem.core.motion.amass import MotionClip, save_amass_smplx
 from mayhem.core.recipe import AssetCache, sample_recipe
 from mayhem.services.batch import BatchOptions, config_changes, plan_batch, run_batch
 

@@ -16,7 +16,7 @@ def test_extension_zip_has_manifest_code_and_assets(tmp_path):
     zip_path = Path(res.stdout.strip())
     names = set(zipfile.ZipFile(zip_path).namelist())
     assert "blender_manifest.toml" in names and "__init__.py" in names
-    assert "core/body_model.py" in names and "ui/__init__.py" in names
+    assert "core/body/model.py" in names and "ui/__init__.py" in names
     assert "assets/bodies/free_body.npz" in names
     assert any(n.startswith("assets/motions/") and n.endswith(".npz") for n in names)
     assert not any("__pycache__" in n for n in names)

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mayhem.core.camera import project
+from mayhem.core.camera.pinhole import project
 from mayhem.core.config import config_from_dict
-from mayhem.core.exr import read_depth_exr
-from mayhem.core.png import read_png
-from mayhem.core.raster import mask_iou, rasterize_ids
+from mayhem.core.geometry.raster import mask_iou, rasterize_ids
+from mayhem.core.io.exr import read_depth_exr
+from mayhem.core.io.png import read_png
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def test_same_config_same_bytes(dataset, tmp_path, motion_folder):
 
 
 def test_overlay_contact_sheet(dataset, tmp_path):
-    from mayhem.core.overlay import BODY_JOINTS, PALETTE, contact_sheet
+    from mayhem.core.dataset.overlay import BODY_JOINTS, PALETTE, contact_sheet
 
     out = contact_sheet(dataset, tmp_path / "sheet.png", max_frames=2)
     sheet = read_png(out)

@@ -57,7 +57,7 @@ def output_hashes(dataset: Path) -> dict[str, str]:
     """sha256 per output: labels.npz and depth bytes, mask pixels (shape, dtype and values)."""
     import numpy as np
 
-    from mayhem.core.png import read_png
+    from mayhem.core.io.png import read_png
 
     hashes = {}
     for seq in sorted(p for p in dataset.iterdir() if p.name.startswith("seq_")):

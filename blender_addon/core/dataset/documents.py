@@ -8,11 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 from ... import __version__
-from ..atomic import atomic_write_text
 from ..errors import MayhemInputError
-from ..labels import FORMAT_VERSION
-from ..outcome import without_outcome
+from ..io.atomic import atomic_write_text
+from .labels import FORMAT_VERSION
 from .layout import DATASET_JSON, FRAME_FOLDERS, LABELS_NPZ, SCENE_JSON, frame_file
+from .outcome import without_outcome
 
 log = logging.getLogger("mayhem.dataset")
 
@@ -28,7 +28,7 @@ def normalised(obj):
 
 
 def write_recipe(seq_dir: Path, recipe: dict) -> None:
-    """scene.json: the recipe, with its "outcome" (core.outcome) when the render recorded one."""
+    """scene.json: the recipe, with its "outcome" (core.dataset.outcome) when the render recorded one."""
     atomic_write_text(Path(seq_dir) / SCENE_JSON, canonical_json(recipe))
 
 

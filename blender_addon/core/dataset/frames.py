@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import safe_join
-from ..exr import write_depth_exr
-from ..labels import compute_labels, write_labels
-from ..npzio import save_npz
-from ..outcome import with_outcome
-from ..png import strip_png_metadata, write_png
+from ..io.atomic import safe_join
+from ..io.exr import write_depth_exr
+from ..io.npz import save_npz
+from ..io.png import strip_png_metadata, write_png
 from .documents import write_recipe
+from .labels import compute_labels, write_labels
 from .layout import FRAME_FOLDERS, GARMENTS_DIR, LABELS_NPZ, PASSES_DIR, frame_path
+from .outcome import with_outcome
 from .passes import read_pass_layers
 
 

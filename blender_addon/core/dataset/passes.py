@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MayhemInputError
-from ..exr import read_exr
+from ..io.exr import read_exr
 
 BACKGROUND_DEPTH = 1e9  # Cycles writes ~1e10 where a ray hits nothing; anything above is sky
 # Object pass index of a person's clothing (garments, shoes): instance_id + this. Instance ids
 # must stay below it; the IndexOB pass is float32, exact for these integers.
 CLOTHING_PASS_OFFSET = 1000
 MAX_INSTANCE_ID = CLOTHING_PASS_OFFSET - 1
-# A body pixel counts as clothing where the painted coverage (scene.painted_clothing's shader
+# A body pixel counts as clothing where the painted coverage (scene.clothing.painted's shader
 # AOV CLOTHING_AOV) is at least this.
 PAINTED_COVERAGE = 0.5
 

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..atomic import fsync_dir, safe_join
+from ..io.atomic import fsync_dir, safe_join
 from .layout import is_sequence_name, parked_name, partial_name, staged_kind
 
 

@@ -1,0 +1,2 @@
+"""Cameras in the label convention: pinhole maths and each sequence's camera path.
+"""

@@ -1,0 +1,2 @@
+"""Exports of a Mayhem dataset to other training-label layouts.
+"""

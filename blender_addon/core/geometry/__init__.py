@@ -1,0 +1,2 @@
+"""Geometry in numpy: rotations, triangle meshes, spatial queries, remeshing, rasterising.
+"""

@@ -1,0 +1,2 @@
+"""File formats Mayhem reads and writes byte-exactly: atomic writes, npz, EXR, PNG.
+"""

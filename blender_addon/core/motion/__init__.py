@@ -1,0 +1,2 @@
+"""Motions in SMPL-X parameters: AMASS files and the bundled procedural clips.
+"""

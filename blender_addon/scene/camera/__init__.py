@@ -1,0 +1,2 @@
+"""Camera objects in Blender.
+"""

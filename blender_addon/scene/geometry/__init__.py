@@ -1,0 +1,2 @@
+"""Meshes into Blender from numpy arrays, in bulk.
+"""

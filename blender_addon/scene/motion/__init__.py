@@ -1,0 +1,2 @@
+"""Animation into Blender in bulk: F-curves on slotted actions.
+"""

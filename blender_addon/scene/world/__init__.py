@@ -1,0 +1,2 @@
+"""The world in Blender: HDRI lighting and mesh environments.
+"""
