@@ -17,8 +17,8 @@ from pathlib import Path
 from .body.appearance import HAIR_COLOURS, HAIR_STYLES, SHOE_KINDS
 from .body.skeleton import GENDERS
 from .camera.paths import MOTION_TYPES
-from .clothing.fabrics import FABRICS
-from .clothing.garments import BOTTOM_KINDS, TOP_KINDS
+from .clothing.fabrics import FABRICS, ClothSettings
+from .clothing.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS
 from .clothing.looks import PATTERNS
 from .errors import MayhemInputError
 from .schema import from_dict, typed_field
@@ -76,7 +76,7 @@ class CameraConfig:
     focal_mm: Range = _f([14.0, 300.0], "focal length range, mm (on sensor_width_mm), for wide shots", minimum=1.0, maximum=2000.0, is_range=True)
     focal_distribution: str = _f("log_uniform", "how focal_mm is drawn: 'log_uniform' (every zoom factor equally likely: as many 14-28 mm as 150-300 mm shots) or 'uniform' (in mm)", choices=("log_uniform", "uniform"))
     sensor_width_mm: float = _f(36.0, "sensor size along the image's long side, mm (36 = full frame); portrait images turn the sensor, e.g. 20.25 mm across a 720x1280 image", minimum=1.0, maximum=100.0)
-    resolution: list = _f([320, 180], "image width and height, pixels (height > width = portrait, written upright)")
+    resolution: list = _f([320, 180], "image width and height, pixels (height > width = portrait, written upright)", entries=("width", "height"), integer=True, minimum=8, maximum=16384)
     distance_m: Range = _f([0.5, 100.0], "limits of the camera's horizontal distance from its aim point, metres; inside them the distance follows from the focal length and subject_fill (the framing fallback may go further)", minimum=0.1, is_range=True)
     subject_fill: Range = _f([0.5, 0.9], "how far the framed people reach from the image centre towards its border over the sequence (1 = touching it; above 1 crops them); sets the camera distance", minimum=0.05, maximum=5.0, is_range=True)
     height_m: Range = _f([0.3, 3.0], "camera height above the ground, metres (a hard limit: the height the drawn pitch needs is clipped to it)", minimum=0.1, is_range=True)
@@ -143,10 +143,10 @@ class ClothingConfig:
     fabrics: list = _f(list(FABRICS), "fabric presets allowed; each garment draws among those that suit its kind (any allowed one if none does)", choices=tuple(FABRICS))
     patterns: list = _f(list(PATTERNS), "fabric patterns allowed (each fabric draws among its usual patterns that are allowed; 'solid' if none is)", choices=PATTERNS)
     looseness: Range = _f([0.1, 0.6], "garment ease: 0 = snug (1 cm off the skin), 1 = loose (4 cm)", is_range=True, minimum=0.0, maximum=1.0)
-    garment_vertices: int = _f(3000, "target vertices per simulated garment (cloth cost grows linearly with it)", minimum=200, maximum=20000)
-    preroll_frames: int = _f(30, "simulated frames before the sequence, in which the body moves from the garments' rest pose into the first frame's pose", minimum=2, maximum=1000)
+    garment_vertices: int = _f(DEFAULT_TARGET_VERTICES, "target vertices per simulated garment (cloth cost grows linearly with it)", minimum=200, maximum=20000)
+    preroll_frames: int = _f(ClothSettings.preroll, "simulated frames before the sequence, in which the body moves from the garments' rest pose into the first frame's pose", minimum=2, maximum=1000)
     settle_frames: int = _f(5, "of the pre-roll frames, the first ones held in the rest pose so the cloth settles", minimum=0, maximum=999)
-    quality: int = _f(7, "cloth solver steps per frame (stiff fabrics use at least their own minimum; a failed check retries with twice as many)", minimum=1, maximum=80)
+    quality: int = _f(ClothSettings.quality, "cloth solver steps per frame (stiff fabrics use at least their own minimum; a failed check retries with twice as many)", minimum=1, maximum=80)
     collision_quality: int = _f(3, "cloth collision steps per solver step", minimum=1, maximum=20)
     export_meshes: bool = _f(False, "also write every simulated garment's vertices per frame (garments/*.npz, see docs/format.md)")
 
@@ -213,9 +213,6 @@ def _check_object(obj, data, path, prefix):
         if any(not isinstance(m, str) for m in obj.user_outfits):
             raise MayhemInputError(path, f"{prefix}.user_outfits".lstrip("."), f"expected a list of manifest paths, got {obj.user_outfits!r}")
     if isinstance(obj, CameraConfig):
-        res = obj.resolution
-        if len(res) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 8 or v > 16384 for v in res):
-            raise MayhemInputError(path, f"{prefix}.resolution".lstrip("."), f"expected [width, height] in pixels (8..16384), got {res!r}")
         _check_weights(obj, path, prefix)
 
 

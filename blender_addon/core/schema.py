@@ -4,7 +4,8 @@ A document is a tree of dataclasses whose fields carry their checks (`typed_fiel
 bounds, ranges, optional). `from_dict` turns YAML data into that tree, and every error names
 the file and the dotted field (``camera.focal_mm``, ``outfit.garments[1].kind``), so a user
 can fix it without reading code. Choices come from the modules that own them. The add-on's
-panel takes its defaults and choices from the same dataclasses.
+panel properties are made from the same fields (`property_spec` gives a field's kind, default,
+bounds and choices as plain values; ui/schema_props.py builds the Blender property from them).
 """
 from __future__ import annotations
 
@@ -19,18 +20,19 @@ REQUIRED = dataclasses.MISSING  # typed_field(REQUIRED, ...): the document must 
 
 
 def typed_field(default, doc: str, *, choices=None, minimum=None, maximum=None, is_range=False, integer=False,
-                optional=False, nonempty=False, upper=False, numbers=False):
+                optional=False, nonempty=False, upper=False, numbers=False, entries=None):
     """A dataclass field with its checks.
 
     choices: allowed values (of a string, or of each entry of a list). minimum/maximum: bounds
-    of a number (or of both ends of a range). is_range: ``[min, max]`` or a single number.
-    integer: whole numbers only. optional: None (or, for a range, []) is allowed and means
-    "not given". nonempty: a string may not be empty. upper: a string is upper-cased before
-    its choices are checked. numbers: a list of finite numbers.
+    of a number (or of both ends of a range, or of each of `entries`). is_range: ``[min, max]``
+    or a single number. integer: whole numbers only. optional: None (or, for a range, []) is
+    allowed and means "not given". nonempty: a string may not be empty. upper: a string is
+    upper-cased before its choices are checked. numbers: a list of finite numbers. entries:
+    names of the numbers of a fixed-length list (``("width", "height")``).
     """
     meta = {"doc": doc, "choices": choices, "minimum": minimum, "maximum": maximum, "is_range": is_range,
             "integer": integer, "optional": optional, "nonempty": nonempty, "upper": upper, "numbers": numbers,
-            "required": default is REQUIRED}
+            "entries": entries, "required": default is REQUIRED}
     if default is REQUIRED:
         return field(default=None, metadata=meta)
     if isinstance(default, list):
@@ -98,6 +100,11 @@ def convert(value, ftype, meta, path, fld, check=None):
     if ftype is list:
         if not isinstance(value, list):
             raise MayhemInputError(path, fld, f"expected a list, got {value!r}")
+        if meta.get("entries"):
+            names = meta["entries"]
+            if len(value) != len(names):
+                raise MayhemInputError(path, fld, f"expected [{', '.join(names)}], got {value!r}")
+            return [check_number(v, path, fld, meta, meta.get("integer")) for v in value]
         if meta.get("choices"):
             bad = [v for v in value if v not in meta["choices"]]
             if bad or not value:
@@ -139,3 +146,85 @@ def from_dict(cls, data, path, prefix="", *, check=None):
     if check is not None:
         check(obj, data, path, prefix)
     return obj
+
+
+# --------------------------------------------------------------- UI properties
+PROPERTY_KINDS = ("BOOL", "INT", "FLOAT", "STRING", "ENUM", "INT_VECTOR", "FLOAT_VECTOR")
+
+
+@dataclasses.dataclass(frozen=True)
+class PropertySpec:
+    """One typed field as the plain arguments of a UI property (ui/schema_props.py builds the
+    Blender one from them).
+
+    kind: one of PROPERTY_KINDS. default: None when the field has no single default (a range or
+    list that allows several values, a required field): the UI gives its own. minimum/maximum:
+    hard bounds, None = unbounded. items: the enum's identifiers. size: a vector's length.
+    """
+
+    source: str  # "RenderConfig.samples", for messages
+    kind: str
+    label: str
+    description: str
+    default: object
+    minimum: float | int | None = None
+    maximum: float | int | None = None
+    items: tuple | None = None
+    size: int | None = None
+
+
+def property_spec(cls, name: str, *, entry: bool = False) -> PropertySpec:
+    """The UI property of typed field `name` of dataclass `cls`.
+
+    entry=True: one value of the field's list or range, as a panel that picks one gender where a
+    config lists the genders to draw from; its default is the one value the field's default
+    allows, or None when it allows several (or none). A field a UI property cannot hold (a
+    nested document, a list of free values, a list of choices without entry=True) is a ValueError.
+    """
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    source = f"{cls.__name__}.{name}"
+    if name not in known or "doc" not in known[name].metadata:
+        raise ValueError(f"{source} is not a typed field")
+    f, meta = known[name], known[name].metadata
+    ftype = _plain_type(typing.get_type_hints(cls)[name])
+    if meta["required"]:
+        default = None
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        default = f.default
+    number = "INT" if meta["integer"] or ftype is int else "FLOAT"
+    bounds = {"minimum": meta["minimum"], "maximum": meta["maximum"]}
+    choices = tuple(meta["choices"]) if meta["choices"] else None
+    if entry:
+        if ftype is not list:
+            raise ValueError(f"{source} is not a list or range: it has no entries")
+        if not (choices or meta["is_range"] or meta["entries"] or meta["numbers"]):
+            raise ValueError(f"{source} is a list of free values: no UI property holds one")
+        single = default[0] if default and len(set(default)) == 1 else None
+        if choices:
+            return PropertySpec(source, "ENUM", _label(name), _tooltip(meta["doc"]), single, items=choices)
+        return PropertySpec(source, number, _label(name), _tooltip(meta["doc"]), single, **bounds)
+    if ftype is list:
+        if meta["is_range"] or meta["entries"]:
+            size = 2 if meta["is_range"] else len(meta["entries"])
+            return PropertySpec(source, number + "_VECTOR", _label(name), _tooltip(meta["doc"]),
+                                tuple(default) if default else None, size=size, **bounds)
+        what = "a list of choices: a property holds one entry (entry=True)" if choices else "a list of free values"
+        raise ValueError(f"{source} is {what}")
+    if ftype is bool:
+        return PropertySpec(source, "BOOL", _label(name), _tooltip(meta["doc"]), default)
+    if ftype in (int, float):
+        return PropertySpec(source, number, _label(name), _tooltip(meta["doc"]), default, **bounds)
+    if ftype is str:
+        kind = "ENUM" if choices else "STRING"
+        return PropertySpec(source, kind, _label(name), _tooltip(meta["doc"]), default, items=choices)
+    raise ValueError(f"{source} ({getattr(ftype, '__name__', ftype)}) has no UI property")
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").title()
+
+
+def _tooltip(doc: str) -> str:
+    return doc[:1].upper() + doc[1:]
