@@ -8,23 +8,21 @@ import bpy
 from bpy.props import (
     BoolProperty,
     EnumProperty,
-    FloatProperty,
     FloatVectorProperty,
     IntProperty,
-    IntVectorProperty,
     StringProperty,
 )
 
 from ..core import assets
-from ..core.body.skeleton import GENDERS
-from ..core.clothing.fabrics import FABRICS, ClothSettings
-from ..core.clothing.garments import BOTTOM_KINDS, DEFAULT_TARGET_VERTICES, TOP_KINDS, GarmentSpec
-from ..core.config import Config
+from ..core.clothing.garments import GarmentSpec
+from ..core.clothing.user_outfits import DEFAULT_FABRIC
+from ..core.config import BodyConfig, CameraConfig, ClothingConfig, RenderConfig, WorldConfig
 from ..core.errors import MayhemInputError
 from ..core.recipe import BUILTIN_HDRIS
 from .preferences import preference
+from .schema_props import schema_property
 
-NUM_BETAS = 10
+NUM_BETAS = BodyConfig.num_betas  # shape coefficients of a body, as many as the config draws per person
 HDRI_SUFFIXES = (".exr", ".hdr")
 
 # Blender keeps only pointers to the strings of dynamic enum items: the lists must stay alive.
@@ -63,14 +61,23 @@ def environment_items(self, context):
     return _environment_items
 
 
-_FABRIC_ITEMS = [(name, name.title(), f"Blender cloth preset '{name}' (core.clothing.fabrics)") for name in FABRICS]
-# Choices and defaults come from the modules that own them (the config, ClothSettings, the
-# garment maker), so the panel offers what a config file would get.
-_CONFIG, _CLOTH, _GARMENT = Config(), ClothSettings(), GarmentSpec("tshirt")
+# Settings that a config or the garment maker also has are made from the config's typed fields
+# (schema_property): their defaults, bounds and choices are the config's. Where the config
+# draws from a range or list, the panel picks one value and its default is the panel's.
 _KIND_LABELS = {"tshirt": "T-Shirt", "longsleeve": "Long Sleeve"}
-_TOP_ITEMS = ([("NONE", "None", "No top")] + [(k, _KIND_LABELS.get(k, k.title()), "") for k in TOP_KINDS]
-              + [("dress", "Dress", "A dress instead of a top and a bottom")])
-_BOTTOM_ITEMS = [("NONE", "None", "No bottom")] + [(k, _KIND_LABELS.get(k, k.title()), "") for k in BOTTOM_KINDS]
+
+
+def _fabric_items(fabrics):
+    return [(name, name.title(), f"Blender cloth preset '{name}' (core.clothing.fabrics)") for name in fabrics]
+
+
+def _top_items(kinds):
+    return ([("NONE", "None", "No top")] + [(k, _KIND_LABELS.get(k, k.title()), "") for k in kinds]
+            + [("dress", "Dress", "A dress instead of a top and a bottom")])
+
+
+def _bottom_items(kinds):
+    return [("NONE", "None", "No bottom")] + [(k, _KIND_LABELS.get(k, k.title()), "") for k in kinds]
 
 
 class MayhemSceneSettings(bpy.types.PropertyGroup):
@@ -84,11 +91,11 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
         name="Model", subtype="FILE_PATH",
         description="SMPL-X .npz/.pkl file, or a folder with SMPLX_{NEUTRAL,FEMALE,MALE}.npz; "
                     "empty = the SMPL-X folder of the add-on preferences")
-    gender: EnumProperty(name="Gender", default=GENDERS[0], items=[(g, g.title(), "") for g in GENDERS])
+    gender: schema_property(BodyConfig, "genders", entry=True, name="Gender", description="Gender of the body model")
     betas: FloatVectorProperty(name="Shape", size=NUM_BETAS, default=(0.0,) * NUM_BETAS, soft_min=-3.0,
                                soft_max=3.0, description="Shape coefficients (betas), in standard deviations")
-    skin_tone: FloatProperty(name="Skin Tone", default=0.3, min=0.0, max=1.0, subtype="FACTOR",
-                             description="0 = lightest to 1 = darkest of the Monk Skin Tone scale")
+    skin_tone: schema_property(BodyConfig, "skin_tone", entry=True, default=0.3, subtype="FACTOR",
+                               description="0 = lightest (Monk 1) to 1 = darkest (Monk 10) of the Monk Skin Tone scale")
 
     # ---- motion
     motion_source: EnumProperty(
@@ -103,18 +110,21 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
                                   description="Lowest point of the body over the clip touches the armature's ground")
 
     # ---- clothing
-    top: EnumProperty(name="Top", default="tshirt", items=_TOP_ITEMS)
-    bottom: EnumProperty(name="Bottom", default="trousers", items=_BOTTOM_ITEMS)
-    top_fabric: EnumProperty(name="Top Fabric", default="cotton", items=_FABRIC_ITEMS)
-    bottom_fabric: EnumProperty(name="Bottom Fabric", default="denim", items=_FABRIC_ITEMS)
-    looseness: FloatProperty(name="Looseness", default=_GARMENT.looseness, min=0.0, max=1.0, subtype="FACTOR",
-                             description="0 = snug (1 cm off the skin), 1 = loose (4 cm)")
-    garment_vertices: IntProperty(name="Vertices", default=DEFAULT_TARGET_VERTICES, min=200, max=20000,
-                                  description="Target vertices per garment (simulation time grows with it)")
-    preroll: IntProperty(name="Pre-roll", default=_CLOTH.preroll, min=2, max=1000,
-                         description="Frames in which the body moves from the garments' rest pose into the motion's "
-                                     "first pose; the motion moves to start after them")
-    cloth_quality: IntProperty(name="Quality", default=_CLOTH.quality, min=1, max=80, description="Cloth solver steps per frame")
+    top: schema_property(ClothingConfig, "tops", entry=True, name="Top", default="tshirt", items=_top_items,
+                         description="The top, or a dress instead of a top and a bottom")
+    bottom: schema_property(ClothingConfig, "bottoms", entry=True, name="Bottom", default="trousers",
+                            items=_bottom_items, description="The bottom")
+    top_fabric: schema_property(ClothingConfig, "fabrics", entry=True, name="Top Fabric", default=DEFAULT_FABRIC["top"],
+                                items=_fabric_items, description="Fabric preset of the top or dress")
+    bottom_fabric: schema_property(ClothingConfig, "fabrics", entry=True, name="Bottom Fabric",
+                                   default=DEFAULT_FABRIC["bottom"], items=_fabric_items,
+                                   description="Fabric preset of the bottom")
+    looseness: schema_property(ClothingConfig, "looseness", entry=True, default=GarmentSpec.looseness, subtype="FACTOR")
+    garment_vertices: schema_property(ClothingConfig, "garment_vertices", name="Vertices")
+    preroll: schema_property(ClothingConfig, "preroll_frames", name="Pre-roll",
+                             description="Frames in which the body moves from the garments' rest pose into the "
+                                         "motion's first pose; the motion moves to start after them")
+    cloth_quality: schema_property(ClothingConfig, "quality", name="Quality")
     look_seed: IntProperty(name="Look Seed", default=0, min=0, description="Draws the fabric pattern and colours")
 
     def outfit_kinds(self) -> tuple[list[str], list[str]]:
@@ -127,14 +137,13 @@ class MayhemSceneSettings(bpy.types.PropertyGroup):
     # ---- render
     output_dir: StringProperty(name="Output", subtype="DIR_PATH",
                                description="Dataset folder (empty = the preferences' default output folder)")
-    samples: IntProperty(name="Samples", default=_CONFIG.render.samples, min=1, soft_max=1024, description="Cycles samples per pixel")
-    resolution: IntVectorProperty(name="Resolution", size=2, default=tuple(_CONFIG.camera.resolution), min=8, max=16384,
-                                  description="Image width and height, pixels")
+    samples: schema_property(RenderConfig, "samples", soft_max=1024)
+    resolution: schema_property(CameraConfig, "resolution")
     environment: EnumProperty(name="Environment", items=environment_items, default=1,
                               description="Lighting and background of the rendered frames")
-    environment_strength: FloatProperty(name="Strength", default=1.0, min=0.0, soft_max=5.0)
-    shadow_catcher: BoolProperty(name="Ground Shadows", default=_CONFIG.world.shadow_catcher,
-                                 description="A shadow-catcher plane at z = 0 under the HDRI")
+    environment_strength: schema_property(WorldConfig, "strength", entry=True, default=1.0, soft_max=5.0,
+                                          description="Environment strength (multiplies the HDRI)")
+    shadow_catcher: schema_property(WorldConfig, "shadow_catcher", name="Ground Shadows")
 
     # ---- arguments for the services
     def model_reference(self, context) -> str:
