@@ -15,12 +15,14 @@ import json
 import bpy
 import numpy as np
 
+from ..core import assets
 from ..core.clothing.fabrics import FABRICS, ClothSettings
 from ..core.clothing.garments import GARMENT_KINDS
 from ..core.clothing.looks import sample_look
 from ..core.clothing.sampling import garment_entry
 from ..core.errors import MayhemInputError
 from ..core.recipe import AssetCache, person_params
+from ..core.recipe_types import MotionRef, Outfit, PersonRecipe, Placement, Skin
 from ..scene.clothing.cloth import COLLISION_MODIFIER, remove_garment
 from ..scene.clothing.dressing import dress_person, outcome_records, simulate_outfits
 from .bodies import PROP_MOTION, rig_of
@@ -85,16 +87,18 @@ def dress_body(target, garments: list[dict], *, preroll: int = 30, settle: int =
     undress_body(rig)
 
     n_frames = int(info["frames"])
-    cache = AssetCache()
-    cache.models[(str(rig.armature["mayhem_model_path"]), str(rig.armature["mayhem_gender"]))] = rig.model
-    person = {"id": 0, "instance_id": 1, "model_path": str(rig.armature["mayhem_model_path"]),
-              "gender": str(rig.armature["mayhem_gender"]), "betas": [float(b) for b in rig.betas],
-              "motion": {"ref": info["ref"], "start_frame": 0}, "placement": info["placement"],
-              "outfit": {"mode": "simulated", "garments": garments}}
+    model_path, gender = str(rig.armature["mayhem_model_path"]), str(rig.armature["mayhem_gender"])
+    roots: dict = {}
+    model_ref = assets.ref_under_roots(model_path, roots)
+    motion_ref = info["ref"] if info["ref"].startswith(assets.BUILTIN_PREFIX) else assets.ref_under_roots(info["ref"], roots)
+    cache = AssetCache(roots=roots)
+    cache.models[(str(assets.resolve_ref(model_ref, roots, "model")), gender)] = rig.model
+    person = PersonRecipe(id=0, instance_id=1, gender=gender, model=model_ref, betas=[float(b) for b in rig.betas],
+                          skin=Skin(tone=0.5), motion=MotionRef(ref=motion_ref, start_frame=0),
+                          placement=Placement(**info["placement"]), outfit=Outfit(mode="simulated", garments=garments))
     model, params, _ = person_params(person, n_frames, float(info["fps"]), cache)
     motion = {k: v for k, v in params.items() if k != "betas"}
-    recipe = {"name": arm.name, "clothing": settings.to_dict(), "people": [person]}
-    dressing = dress_person(recipe, person, rig, model, motion, settings, n_frames)
+    dressing = dress_person(arm.name, person, rig, model, motion, settings, n_frames, roots)
     simulate_outfits([dressing], settings, n_frames, scene)  # leaves the range on the motion's frames
     records = outcome_records([dressing])
     arm[PROP_MOTION] = json.dumps({**info, "frame_start": int(scene.frame_start)})

@@ -22,13 +22,16 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..core import assets
+from ..core import recipe_types as rt
 from ..core.camera.pinhole import look_at, world_to_cam_from_blender
+from ..core.config import RenderConfig
 from ..core.dataset.documents import add_dataset_entry
 from ..core.dataset.frames import write_sequence_outputs
 from ..core.dataset.layout import PASSES_DIR, next_sequence_index, sequence_name
 from ..core.dataset.staging import staged_sequence
 from ..core.errors import MayhemInputError
-from ..core.recipe import RECIPE_VERSION, AssetCache, person_model_file
+from ..core.recipe import AssetCache, person_model_file
 from .bodies import body_info, body_mesh, get_model, scene_bodies
 from .motions import motion_info, scene_fps
 
@@ -40,7 +43,7 @@ FRAMING = {"focal_mm": 50.0, "sensor_width_mm": 36.0, "distance_m": 4.0, "height
 
 
 # ----------------------------------------------------------------------------- recipe parts
-def _placement(arm, motion: dict) -> dict:
+def _placement(arm, motion: dict) -> rt.Placement:
     """The body's recipe placement: the motion's own, then the armature object's transform,
     which must be a turn about Z plus a shift (what the recipe's yaw + offset can express)."""
     M = np.array(arm.matrix_world, dtype=np.float64)
@@ -64,7 +67,7 @@ def _placement(arm, motion: dict) -> dict:
     p = motion["placement"]
     d0 = np.array([p["x"], p["y"], p["z"]], dtype=np.float64)
     d = Rz @ d0 + t
-    return {"x": float(d[0]), "y": float(d[1]), "z": float(d[2]), "yaw_rad": float(p["yaw_rad"]) + yaw}
+    return rt.Placement(x=float(d[0]), y=float(d[1]), z=float(d[2]), yaw_rad=float(p["yaw_rad"]) + yaw)
 
 
 def _fcurves(id_data):
@@ -82,8 +85,17 @@ def _fcurves(id_data):
     return out
 
 
-def scene_people(scene) -> list[dict]:
-    """Recipe people for the renderable bodies of `scene` (sorted by armature name)."""
+def _asset_ref(value: str, roots: dict) -> str:
+    """A recipe reference for a body's model or motion: ids stay, files become ROOT:path."""
+    if value == "free" or value.startswith(assets.BUILTIN_PREFIX):
+        return value
+    return assets.ref_under_roots(value, roots)
+
+
+def scene_people(scene, roots: dict | None = None) -> list[rt.PersonRecipe]:
+    """Recipe people for the renderable bodies of `scene` (sorted by armature name). User files
+    are referenced under `roots` (core.assets.ref_under_roots adds a root for a file outside them)."""
+    roots = {} if roots is None else roots
     fps = scene_fps(scene)
     people = []
     for arm in scene_bodies(scene, renderable_only=True):
@@ -96,14 +108,15 @@ def scene_people(scene) -> list[dict]:
             raise MayhemInputError(arm.name, "motion.fps", f"the motion was keyed at {motion['fps']:g} fps but the scene "
                                                            f"runs at {fps:g} fps; load the motion again")
         p = len(people)
-        people.append({
-            "id": p, "instance_id": p + 1, "object": arm.name, "gender": info["gender"], "model": info["model"],
-            "betas": info["betas"], "skin": info["skin"],
+        model = info["model"] if info["model"] == "free" else info["model_path"]
+        people.append(rt.PersonRecipe(
+            id=p, instance_id=p + 1, object=arm.name, gender=info["gender"], model=_asset_ref(model, roots),
+            betas=info["betas"], skin=rt.from_json(rt.Skin, info["skin"], arm.name, "skin"),
             # Blender frame scene.frame_start is clip frame frame_start - motion start; both
             # Blender's constant extrapolation and clip_window hold the end poses outside the clip.
-            "motion": {"ref": motion["ref"], "start_frame": int(scene.frame_start) - int(motion["frame_start"])},
-            "placement": _placement(arm, motion),
-        })
+            motion=rt.MotionRef(ref=_asset_ref(motion["ref"], roots),
+                             start_frame=int(scene.frame_start) - int(motion["frame_start"])),
+            placement=_placement(arm, motion)))
     if not people:
         raise MayhemInputError(scene.name, "bodies", "the scene has no Mayhem body to render; add one with Add Body")
     return people
@@ -131,7 +144,7 @@ def _is_animated(obj) -> bool:
     return False
 
 
-def scene_camera_entry(scene, width: int, height: int) -> dict:
+def scene_camera_entry(scene, width: int, height: int) -> rt.CameraRecipe:
     """Recipe camera for the scene camera over the frame range: focal, sensor, world_to_cam per frame."""
     cam = scene.camera
     if cam is None or cam.type != "CAMERA":
@@ -162,18 +175,23 @@ def scene_camera_entry(scene, width: int, height: int) -> dict:
         mats = mats * len(frames)
     w2c = np.stack(mats)
     static = bool(np.allclose(w2c, w2c[:1], atol=TOLERANCE))
-    return {"kind": "static" if static else "path", "object": cam.name, "focal_mm": lenses[0],
-            "sensor_width_mm": _sensor_width(data, width, height),
-            "world_to_cam": [float(v) for v in w2c.reshape(-1)]}
+    return rt.CameraRecipe(kind="static" if static else "path", focal_mm=lenses[0],
+                        sensor_width_mm=_sensor_width(data, width, height),
+                        world_to_cam=[float(v) for v in w2c.reshape(-1)], details={"object": cam.name})
 
 
 def scene_recipe(scene=None, *, width: int = 320, height: int = 180, samples: int = 16, name: str = "seq_000000",
-                 index: int = 0, world: dict | None = None, device: str = "auto") -> dict:
+                 index: int = 0, world: dict | None = None, device: str = "auto", roots: dict | None = None) -> rt.Recipe:
     """The recipe of what `scene` renders over its frame range (see the module docstring).
 
     `world`: None keeps the scene's own world (recorded as kind 'scene': it is not rebuilt from
     scene.json), or {'hdri': 'builtin:NAME' or a file, 'strength', 'rotation_rad', 'shadow_catcher'}.
+    `roots`: asset roots (name -> folder) user files are referenced under; roots added for files
+    outside them are added to this mapping, which then resolves the recipe (AssetCache.roots).
     """
+    roots = {} if roots is None else roots
+    if bpy.data.filepath:
+        roots.setdefault("blend", Path(bpy.data.filepath).resolve().parent)
     scene = scene or bpy.context.scene
     # matrix_world is only refreshed by a depsgraph update: objects moved from Python since the
     # last one would otherwise be read where they were.
@@ -184,24 +202,22 @@ def scene_recipe(scene=None, *, width: int = 320, height: int = 180, samples: in
     if frames < 1:
         raise MayhemInputError(scene.name, "frame_range", "the scene's end frame is before its start frame")
     if world is None:
-        world_entry = {"kind": "scene", "name": scene.world.name if scene.world else None}
+        world_entry = rt.WorldRecipe(kind="scene", name=scene.world.name if scene.world else None)
     else:
-        world_entry = {"kind": "hdri", "hdri": str(world["hdri"]), "strength": float(world.get("strength", 1.0)),
-                       "rotation_rad": float(world.get("rotation_rad", 0.0)),
-                       "shadow_catcher": bool(world.get("shadow_catcher", True))}
-    recipe = {
-        "recipe_version": RECIPE_VERSION, "source": "blender_scene",
-        "blend_file": bpy.data.filepath or None, "scene": scene.name, "blender_frame_start": int(scene.frame_start),
-        "name": name, "index": int(index), "seed": int(index), "global_seed": None,
-        "frames": frames, "fps": scene_fps(scene),
-        "image": {"width": int(width), "height": int(height)},
-        "people": scene_people(scene), "people_dropped": 0,
-        "world": world_entry,
-        "render": {"device": device, "samples": int(samples), "adaptive_threshold": 0.05, "denoise": True,
-                   "persistent_data": True, "threads": 0},
-    }
-    recipe["camera"] = scene_camera_entry(scene, int(width), int(height))
-    return recipe
+        hdri = str(world["hdri"])
+        world_entry = rt.WorldRecipe(kind="hdri", hdri=hdri if hdri.startswith(assets.BUILTIN_PREFIX) else
+                                  assets.ref_under_roots(hdri, roots),
+                                  strength=float(world.get("strength", 1.0)),
+                                  rotation_rad=float(world.get("rotation_rad", 0.0)),
+                                  shadow_catcher=bool(world.get("shadow_catcher", True)))
+    render = RenderConfig(device=device, samples=int(samples), adaptive_threshold=0.05, denoise=True,
+                          persistent_data=True, threads=0)
+    return rt.Recipe(recipe_version=rt.RECIPE_VERSION, source="blender_scene",
+                  blend_file=Path(bpy.data.filepath).name if bpy.data.filepath else None, scene=scene.name,
+                  blender_frame_start=int(scene.frame_start), name=name, index=int(index), seed=int(index),
+                  global_seed=None, frames=frames, fps=scene_fps(scene), image=rt.ImageSize(int(width), int(height)),
+                  people=scene_people(scene, roots), people_dropped=0, world=world_entry, render=render,
+                  camera=scene_camera_entry(scene, int(width), int(height)))
 
 
 def add_framing_camera(scene, width: int, height: int, cache: AssetCache | None = None):
@@ -215,8 +231,9 @@ def add_framing_camera(scene, width: int, height: int, cache: AssetCache | None 
 
     scene.view_layers[0].update()
     frames = int(scene.frame_end) - int(scene.frame_start) + 1
-    people = scene_people(scene)
-    cache = cache or _cache_for(people)
+    roots = {}
+    people = scene_people(scene, roots)
+    cache = cache or _cache_for(people, roots)
     points, headings = [], []
     for person in people:
         model, params, _ = person_params(person, frames, scene_fps(scene), cache)
@@ -240,17 +257,17 @@ def add_framing_camera(scene, width: int, height: int, cache: AssetCache | None 
     return create_camera("mayhem_camera", FRAMING["focal_mm"], FRAMING["sensor_width_mm"], w2c, scene=scene)
 
 
-def _cache_for(people: list[dict]) -> AssetCache:
-    """An AssetCache pre-filled with the models the body service already loaded."""
-    cache = AssetCache()
+def _cache_for(people: list[rt.PersonRecipe], roots: dict) -> AssetCache:
+    """An AssetCache on `roots`, pre-filled with the models the body service already loaded."""
+    cache = AssetCache(roots=dict(roots))
     for p in people:
-        path = person_model_file(p)
-        cache.models[(path, p["gender"])] = get_model(path, p["gender"])
+        path = person_model_file(p, cache.roots)
+        cache.models[(path, p.gender)] = get_model(path, p.gender)
     return cache
 
 
 # ---------------------------------------------------------------------------------- output
-def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress) -> tuple[list, str]:
+def _render_frames(scene, recipe: rt.Recipe, roots: dict, rgb_dir: Path, pass_dir: Path, progress) -> tuple[list, str]:
     """Render the recipe's frames of `scene` in a temporary linked copy; [(rgb, passes)], device."""
     from ..scene.render import clothing_pass_index, configure_cycles, configure_passes, render_animation
     from ..scene.sequence import resolve_hdri
@@ -262,32 +279,32 @@ def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress)
     # Object pass indices are shared with the user's scene: bodies get their instance ids and
     # everything else 0, for this render only.
     saved_index = {o.name: o.pass_index for o in scene.objects}
-    instance = {body_mesh(scene.objects[p["object"]]).name: p["instance_id"] for p in recipe["people"]}
-    for p in recipe["people"]:  # garments of "Dress Body": the person mask, and the clothing mask
-        for obj in garment_objects(scene.objects[p["object"]]):
-            instance[obj.name] = clothing_pass_index(p["instance_id"])
+    instance = {body_mesh(scene.objects[p.object]).name: p.instance_id for p in recipe.people}
+    for p in recipe.people:  # garments of "Dress Body": the person mask, and the clothing mask
+        for obj in garment_objects(scene.objects[p.object]):
+            instance[obj.name] = clothing_pass_index(p.instance_id)
     render_scene = scene.copy()  # linked copy: same objects; its own settings, compositor and world slot
-    render_scene.name = f"mayhem_render_{recipe['name']}"
+    render_scene.name = f"mayhem_render_{recipe.name}"
     extra_ids = []
     try:
         for o in scene.objects:
             o.pass_index = instance.get(o.name, 0)
-        w = recipe["world"]
-        if w["kind"] == "hdri":
+        w = recipe.world
+        if w.kind == "hdri":
             render_scene.world = None  # a new world for the copy; the user's stays untouched
-            hdri = resolve_hdri(w["hdri"])  # strength as build_scene computes it, so scene.json rebuilds alike
-            extra_ids.append(setup_hdri_world(render_scene, hdri, hdri_strength(w, hdri), w["rotation_rad"]))
-            if w["shadow_catcher"]:
+            hdri = resolve_hdri(w.hdri, roots)  # strength as build_scene computes it, so scene.json rebuilds alike
+            extra_ids.append(setup_hdri_world(render_scene, hdri, hdri_strength(w, hdri), w.rotation_rad))
+            if w.shadow_catcher:
                 ground = add_shadow_catcher(name="mayhem_render_ground", scene=render_scene)
                 extra_ids += [ground, ground.data]
-        r = recipe["render"]
-        device = configure_cycles(render_scene, width=recipe["image"]["width"], height=recipe["image"]["height"],
-                                  samples=r["samples"], adaptive_threshold=r["adaptive_threshold"],
-                                  denoise=r["denoise"], persistent_data=r["persistent_data"], seed=recipe["seed"],
-                                  device=r["device"], threads=r["threads"])
+        r = recipe.render
+        device = configure_cycles(render_scene, width=recipe.image.width, height=recipe.image.height,
+                                  samples=r.samples, adaptive_threshold=r.adaptive_threshold,
+                                  denoise=r.denoise, persistent_data=r.persistent_data, seed=recipe.seed,
+                                  device=r.device, threads=r.threads)
         configure_passes(render_scene, pass_dir)
-        frames = render_animation(render_scene, first, first + recipe["frames"] - 1, rgb_dir, pass_dir,
-                                  progress=frame_progress(recipe["name"], recipe["frames"], progress))
+        frames = render_animation(render_scene, first, first + recipe.frames - 1, rgb_dir, pass_dir,
+                                  progress=frame_progress(recipe.name, recipe.frames, progress))
     finally:
         for name, value in saved_index.items():
             if name in scene.objects:
@@ -298,30 +315,32 @@ def _render_frames(scene, recipe: dict, rgb_dir: Path, pass_dir: Path, progress)
     return frames, device
 
 
-def _clothing_outcome(recipe: dict) -> list[dict]:
+def _clothing_outcome(recipe: rt.Recipe) -> list[dict]:
     """Outcome records of the garments "Dress Body" simulated, renumbered to the recipe's people."""
     from .clothing import PROP_OUTFIT
 
     records = []
-    for p in recipe["people"]:
-        raw = bpy.data.objects[p["object"]].get(PROP_OUTFIT)
+    for p in recipe.people:
+        raw = bpy.data.objects[p.object].get(PROP_OUTFIT)
         if raw:
-            records += [{**r, "person": p["id"]} for r in json.loads(raw).get("outcome", [])]
+            records += [{**r, "person": p.id} for r in json.loads(raw).get("outcome", [])]
     return records
 
 
-def _write_outputs(tmp: Path, frames: list, recipe: dict, cache: AssetCache) -> None:
+def _write_outputs(tmp: Path, frames: list, recipe: rt.Recipe, cache: AssetCache) -> None:
     """The sequence's files, exactly as the batch worker writes them (core.dataset); garments put
     on by "Dress Body" are clothing, any other object of the scene is not part of a person."""
     write_sequence_outputs(tmp, frames, recipe, cache, _clothing_outcome(recipe))
 
 
 def render_scene_dataset(out_dir, *, scene=None, width: int = 320, height: int = 180, samples: int = 16,
-                         world: dict | None = None, device: str = "auto", progress=True) -> dict:
+                         world: dict | None = None, device: str = "auto", progress=True, roots: dict | None = None) -> dict:
     """Render the scene's frame range into OUT/seq_NNNNNN/ (the next free number) and add it to
     OUT/dataset.json; returns the dataset.json entry plus 'path'. Adds a framing camera when the
     scene has none. `progress`: True (text bar on stderr), False, or a callable(done, total).
+    `roots`: asset roots user files are referenced under (e.g. the add-on preferences' folders).
     """
+    roots = dict(roots or {})
     scene = scene or bpy.context.scene
     out_dir = Path(out_dir).expanduser()
     if scene.camera is None:
@@ -329,18 +348,18 @@ def render_scene_dataset(out_dir, *, scene=None, width: int = 320, height: int =
     out_dir.mkdir(parents=True, exist_ok=True)
     index = next_sequence_index(out_dir)
     recipe = scene_recipe(scene, width=width, height=height, samples=samples, name=sequence_name(index),
-                          index=index, world=world, device=device)
-    cache = _cache_for(recipe["people"])
+                          index=index, world=world, device=device, roots=roots)
+    cache = _cache_for(recipe.people, roots)
     timings = {}
-    with staged_sequence(out_dir, recipe["name"]) as tmp:
+    with staged_sequence(out_dir, recipe.name) as tmp:
         t0 = time.perf_counter()
-        frames, device_used = _render_frames(scene, recipe, tmp / "rgb", tmp / PASSES_DIR, progress)
+        frames, device_used = _render_frames(scene, recipe, roots, tmp / "rgb", tmp / PASSES_DIR, progress)
         timings["render_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         _write_outputs(tmp, frames, recipe, cache)
         timings["labels_s"] = time.perf_counter() - t0
-    entry = {"name": recipe["name"], "status": "done", "frames": recipe["frames"], "people": len(recipe["people"]),
+    entry = {"name": recipe.name, "status": "done", "frames": recipe.frames, "people": len(recipe.people),
              "device": device_used, "source": "blender_scene",
              "timings": {k: round(v, 3) for k, v in timings.items()}}
     add_dataset_entry(out_dir, entry, source="blender_scene")
-    return {**entry, "path": str(out_dir / recipe["name"])}
+    return {**entry, "path": str(out_dir / recipe.name)}

@@ -6,7 +6,7 @@ recipe file alone (scene.json content); the result (dataset entry or error) is w
 atomically to --result, and the log (this process's stdout/stderr) goes wherever the driver
 points them. Runs as
 
-    python -m mayhem.services.worker RECIPE.json --out DIR [--threads N] [--result FILE]
+    python -m mayhem.services.worker RECIPE.json --out DIR [--root NAME=DIR ...] [--threads N] [--result FILE]
     python /path/to/mayhem/services/worker.py RECIPE.json --out DIR ...
     blender -b --factory-startup -P /path/to/mayhem/services/worker.py -- RECIPE.json --out DIR ...
 
@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mayhem.services.worker", description="render one sequence of a batch")
     p.add_argument("recipe", help="the sequence's recipe (scene.json content)")
     p.add_argument("--out", required=True, help="dataset folder; the sequence goes to OUT/<name>/")
+    p.add_argument("--root", action="append", default=[], metavar="NAME=DIR",
+                   help="folder of an asset root the recipe's ROOT:path references name (core.assets)")
     p.add_argument("--threads", type=int, default=None, help="Cycles threads (default: the recipe's render.threads)")
     p.add_argument("--result", default=None, help="where to write the result JSON")
     p.add_argument("--parent-pid", type=int, default=None, help="die when this process dies (Linux)")
@@ -97,11 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     result: dict
     code = 1
     try:
-        recipe = json.loads(Path(args.recipe).read_text(encoding="utf-8"))
-        name = recipe.get("name", "?")
-        log.info("sequence %s: %d frame(s), %d person(s), pid %d", name, recipe["frames"],
-                 len(recipe["people"]), os.getpid())
+        from ..core.assets import parse_roots
         from ..core.recipe import AssetCache
+        from ..core.recipe_types import recipe_from_json
+
+        recipe = recipe_from_json(json.loads(Path(args.recipe).read_text(encoding="utf-8")), args.recipe)
+        name = recipe.name
+        log.info("sequence %s: %d frame(s), %d person(s), pid %d", name, recipe.frames, len(recipe.people), os.getpid())
         from ..scene import render as _bpy_loaded  # noqa: F401  (imports bpy: part of start-up time)
         from .generate import render_sequence
 
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         def progress(done, total):
             log.info("frame %d/%d rendered", done, total)
 
-        entry = render_sequence(recipe, args.out, AssetCache(), progress=progress, threads=args.threads)
+        entry = render_sequence(recipe, args.out, AssetCache(roots=parse_roots(args.root)), progress=progress,
+                                threads=args.threads)
         result = {**entry, "status": "done"}
         code = 0
         log.info("sequence %s done in %.1f s", name, time.perf_counter() - t_start)

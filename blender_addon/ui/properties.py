@@ -14,11 +14,11 @@ from bpy.props import (
 )
 
 from ..core import assets
+from ..core.assets import BUILTIN_HDRIS
 from ..core.clothing.garments import GarmentSpec
 from ..core.clothing.user_outfits import DEFAULT_FABRIC
 from ..core.config import BodyConfig, CameraConfig, ClothingConfig, RenderConfig, WorldConfig
 from ..core.errors import MayhemInputError
-from ..core.recipe import BUILTIN_HDRIS
 from .preferences import preference
 from .schema_props import schema_property
 

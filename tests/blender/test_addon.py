@@ -396,14 +396,15 @@ def test_scene_recipe_reproduces_blenders_mesh_and_camera(addon, free_body_path,
     cam.keyframe_insert("location", frame=16)
     scene.frame_start, scene.frame_end = 1, 16
 
-    recipe = scene_recipe(scene, width=160, height=90)
-    assert recipe["camera"]["kind"] == "path" and recipe["people"][0]["motion"]["start_frame"] == -2
-    cache = _cache_for(recipe["people"])
-    model, params, _ = person_params(recipe["people"][0], recipe["frames"], recipe["fps"], cache)
+    roots = {}
+    recipe = scene_recipe(scene, width=160, height=90, roots=roots)
+    assert recipe.camera.kind == "path" and recipe.people[0].motion.start_frame == -2
+    cache = _cache_for(recipe.people, roots)
+    model, params, _ = person_params(recipe.people[0], recipe.frames, recipe.fps, cache)
     verts = posed_vertices(model, params)
     K, w2c = camera_per_frame(recipe)
     vert_err, pix_err = 0.0, 0.0
-    for k in range(recipe["frames"]):
+    for k in range(recipe.frames):
         scene.frame_set(scene.frame_start + k)
         blender = evaluated_vertices(body_mesh(arm), bpy.context.evaluated_depsgraph_get())
         vert_err = max(vert_err, float(np.abs(blender - verts[k]).max()))

@@ -144,9 +144,10 @@ def test_hair_albedo_orders_natural_colours():
 
 def test_recipe_records_appearance(tmp_path):
     from mayhem.core.recipe import sample_recipe
+    from mayhem.core.recipe_types import recipe_to_json
 
     cfg = config_from_dict({"people": {"count": [2, 2]}, "frames": 2})
-    r1, r2 = sample_recipe(cfg, 0), sample_recipe(cfg, 0)
+    r1, r2 = recipe_to_json(sample_recipe(cfg, 0)), recipe_to_json(sample_recipe(cfg, 0))
     assert json.dumps(r1, sort_keys=True) == json.dumps(r2, sort_keys=True)
     for person in r1["people"]:
         assert {"skin", "hair", "shoes"} <= set(person)

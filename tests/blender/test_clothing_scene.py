@@ -11,6 +11,7 @@ Tiny on purpose (96x54 px, 4 samples, 4 frames, 6 pre-roll frames, ~800-vertex g
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from mayhem.core.geometry.spatial import SurfaceQuery  # noqa: E402
 from mayhem.core.io.png import read_png  # noqa: E402
 from mayhem.core.motion.amass import MotionClip, save_amass_smplx  # noqa: E402
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices  # noqa: E402
+from mayhem.core.recipe_types import Recipe, recipe_from_json  # noqa: E402
 from mayhem.services.generate import render_sequence  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +94,7 @@ def _person(pid: int, motion: Path, x: float, outfit: dict | None, shoes: bool =
 
 
 def make_recipe(motions: Path, *, clothed: bool = True, export: bool = True, name: str = "seq_000000",
-                frames: int = FRAMES, people: list | None = None) -> dict:
+                frames: int = FRAMES, people: list | None = None) -> Recipe:
     """A recipe written by hand in the recipe format (clothing section and person outfits)."""
     eye0, target0 = np.array([0.0, -3.6, 1.2]), np.array([0.2, 0.0, 0.85])
     w2c = [look_at(eye0 + [CAMERA_STEP * k, 0, 0], target0 + [CAMERA_STEP * k, 0, 0]) for k in range(frames)]
@@ -114,7 +116,7 @@ def make_recipe(motions: Path, *, clothed: bool = True, export: bool = True, nam
     if clothed:
         recipe["clothing"] = {"preroll": PREROLL, "settle": 2, "quality": 5, "collision_quality": 3,
                               "export_meshes": export}
-    return recipe
+    return recipe_from_json(recipe)
 
 
 def _labels(seq: Path) -> dict:
@@ -129,11 +131,11 @@ def _masks(seq: Path, frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _silhouettes(recipe: dict, labels: dict) -> list[list[np.ndarray]]:
     """[frame][person] boolean silhouette of the labelled body mesh (no other person in front)."""
     cache = AssetCache()
-    out = [[None] * len(recipe["people"]) for _ in range(recipe["frames"])]
-    for p, person in enumerate(recipe["people"]):
-        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+    out = [[None] * len(recipe.people) for _ in range(recipe.frames)]
+    for p, person in enumerate(recipe.people):
+        model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
         verts = posed_vertices(model, params)
-        for f in range(recipe["frames"]):
+        for f in range(recipe.frames):
             uv, z = project(verts[f], labels["K"][f], labels["world_to_cam"][f])
             out[f][p] = rasterize_ids([(uv, model.faces, z, 1)], W, H) == 1
     return out
@@ -147,7 +149,7 @@ def rendered(tmp_path_factory, motions):
     entries = {"clothed": render_sequence(clothed, out, progress=False),
                "plain": render_sequence(plain, out, progress=False)}
     return {"out": out, "clothed": clothed, "plain": plain, "entries": entries,
-            "seq": out / clothed["name"], "plain_seq": out / plain["name"]}
+            "seq": out / clothed.name, "plain_seq": out / plain.name}
 
 
 def test_frames_masks_and_outcome(rendered):
@@ -170,7 +172,7 @@ def test_frames_masks_and_outcome(rendered):
     assert rendered["entries"]["clothed"]["timings"]["cloth_s"] > 0
     # The batch driver sees the finished sequence as this recipe's, outcome or not.
     assert sequence_complete(rendered["out"], recipe)
-    assert not sequence_complete(rendered["out"], {**recipe, "seed": 1})
+    assert not sequence_complete(rendered["out"], dataclasses.replace(recipe, seed=1))
 
     clothing_seen = 0
     for k in range(FRAMES):
@@ -213,7 +215,7 @@ def test_timeline_matches_the_labels(rendered):
 
     # Exported garment meshes: the pinned waistband of the shorts follows the labelled body.
     cache = AssetCache()
-    model, params, _ = person_params(recipe["people"][0], FRAMES, recipe["fps"], cache)
+    model, params, _ = person_params(recipe.people[0], FRAMES, recipe.fps, cache)
     verts = posed_vertices(model, params)
     with np.load(seq / "garments" / "0_shorts.npz") as z:
         g = {k: z[k] for k in z.files}
@@ -249,7 +251,7 @@ def test_same_recipe_same_bytes(rendered, tmp_path):
     """The cloth simulation is deterministic: a second render of the dressed recipe writes the
     same bytes, garment vertices, outcome figures and labels included."""
     render_sequence(rendered["clothed"], tmp_path, progress=False)
-    a, b = rendered["seq"], tmp_path / rendered["clothed"]["name"]
+    a, b = rendered["seq"], tmp_path / rendered["clothed"].name
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert {"labels.npz", "garments/0_tshirt.npz", "garments/0_shorts.npz"} <= {str(f) for f in files}
@@ -296,7 +298,7 @@ def test_blown_up_garment_falls_back(tmp_path, motions, monkeypatch):
                          people=[_person(0, motions / "walk.npz", -0.45, shorts),
                                  _person(1, motions / "dash.npz", 0.35, skirt)])
     entry = render_sequence(recipe, tmp_path, progress=False)
-    seq = tmp_path / recipe["name"]
+    seq = tmp_path / recipe.name
     fallback, dropped = json.loads((seq / "scene.json").read_text())["outcome"]["clothing"]
     assert fallback["status"] == "fallback" and fallback["attempts"] == 1, fallback
     assert "stretch" in fallback["reason"] or "blew up" in fallback["reason"]
@@ -323,7 +325,7 @@ def test_painted_outfit_is_clothing_in_the_masks(tmp_path, motions):
                                               _garment("shorts", "cotton", 6, length=0.5)]}
     recipe = make_recipe(motions, frames=1, export=False, people=[_person(0, motions / "walk.npz", -0.45, outfit)])
     render_sequence(recipe, tmp_path, progress=False)
-    seq = tmp_path / recipe["name"]
+    seq = tmp_path / recipe.name
     records = json.loads((seq / "scene.json").read_text())["outcome"]["clothing"]
     assert [(r["garment"], r["status"]) for r in records] == [("tshirt", "painted"), ("shorts", "painted")]
     inst, body, cloth = _masks(seq, 0)

@@ -3,6 +3,8 @@ scenes load without running their scripts, occlusion by scene objects reaches jo
 and mesh-scene sequences render with masks that match the labelled meshes."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import pytest
 
 from mayhem.core.camera.pinhole import project
 from mayhem.core.config import config_from_dict
+from mayhem.core.recipe_types import WorldRecipe
 from mayhem.core.world import rooms as E
 from mayhem.core.world.environment import ROLES, STEP_M, floor_height, is_clear
 from mayhem.core.world.scene_summary import file_sha256, load_scene_summary, summarize_triangles
@@ -132,14 +135,14 @@ def test_user_scene_places_people_clear_of_obstacles(fresh_blender, tmp_path, fr
                                "world": {"mesh_probability": 1.0, "scenes": [str(path)]}})
     cache = AssetCache()
     recipe = sample_recipe(config, 0, cache=cache)
-    assert recipe["world"]["scene"] == str(path.resolve())
-    assert recipe["world"]["scene_sha256"] == file_sha256(path)
+    assert recipe.world.scene == "world.scenes[0]:yard.glb"  # relative to its config field's folder
+    assert recipe.world.scene_sha256 == file_sha256(path)
     env = load_scene_summary(path)
-    for person in recipe["people"]:
-        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+    for person in recipe.people:
+        model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
         fp = swept_footprint(posed_vertices(model, params), np.zeros(2)).points
         assert is_clear(env, fp, 0.1)
-    assert len(recipe["people"]) >= 2
+    assert len(recipe.people) >= 2
 
 
 EVIL = textwrap.dedent("""
@@ -259,20 +262,21 @@ def test_joints_behind_a_scene_object_are_not_visible(fresh_blender, tmp_path, m
     """A crate between the camera and a person hides the joints behind it (rendered-depth test
     in core.dataset.labels); without the crate the same joints are visible."""
     from mayhem.core.recipe import AssetCache, person_params, sample_recipe
+    from mayhem.core.recipe_types import CameraRecipe
     from mayhem.services.generate import render_sequence
 
     bpy = fresh_blender
     cache = AssetCache()
     recipe = sample_recipe(_base_config(motion_folder, frames=1, people={"count": [1, 1]}), 0, cache=cache)
-    person = recipe["people"][0]
-    person["placement"]["yaw_rad"] = 0.0
-    _, params, rest = person_params(person, 1, recipe["fps"], cache)
+    person = recipe.people[0]
+    person.placement.yaw_rad = 0.0
+    _, params, rest = person_params(person, 1, recipe.fps, cache)
     pelvis = params["transl"][0] + rest[0]
-    person["placement"]["x"] -= pelvis[0]  # pelvis over the origin
-    person["placement"]["y"] -= pelvis[1]
+    person.placement.x -= pelvis[0]  # pelvis over the origin
+    person.placement.y -= pelvis[1]
     eye, target = np.array([0.0, -5.0, 1.2]), np.array([0.0, 0.0, 0.9])
-    recipe["camera"] = {"kind": "static", "focal_mm": 30.0, "sensor_width_mm": 36.0,
-                        "eye": eye.tolist(), "target": target.tolist()}
+    recipe.camera = CameraRecipe(kind="static", focal_mm=30.0, sensor_width_mm=36.0, eye=eye.tolist(),
+                                 target=target.tolist())
 
     # a user scene: floor and a 2 m wide, 1.1 m tall crate half-way to the camera
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -288,12 +292,14 @@ def test_joints_behind_a_scene_object_are_not_visible(fresh_blender, tmp_path, m
 
     visible = {}
     for kind in ("hdri", "mesh"):
-        rec = json.loads(json.dumps(recipe))
-        rec["name"] = f"seq_{kind}"
+        rec = copy.deepcopy(recipe)
+        rec.name = f"seq_{kind}"
         if kind == "mesh":
-            rec["world"].update(kind="mesh", scene=str(glb), scene_sha256=file_sha256(glb), shadow_catcher=False)
+            cache.roots["test.scenes"] = tmp_path
+            rec.world = dataclasses.replace(rec.world, kind="mesh", scene="test.scenes:crate.glb",
+                                            scene_sha256=file_sha256(glb), shadow_catcher=False)
         render_sequence(rec, tmp_path / "out", cache, progress=False)
-        with np.load(tmp_path / "out" / rec["name"] / "labels.npz") as z:
+        with np.load(tmp_path / "out" / rec.name / "labels.npz") as z:
             visible[kind] = z["joints_visible"][0, 0]
             w2c, joints_cam = z["world_to_cam"][0], z["joints3d_cam"][0, 0].astype(np.float64)
     joints = (np.linalg.inv(w2c) @ np.c_[joints_cam, np.ones(len(joints_cam))].T).T[:, :3]
@@ -358,28 +364,29 @@ def mesh_dataset(tmp_path_factory, motion_folder, free_body_path):
     return out
 
 
-def test_mesh_scene_sequences_masks_match_labels(mesh_dataset):
+def test_mesh_scene_sequences_masks_match_labels(mesh_dataset, motion_folder):
     """Rendered masks vs the z-buffered labelled SMPL-X meshes together with the environment's
     own triangles: IoU >= 0.98 for every person the scene does not occlude, on every frame."""
     from mayhem.core.geometry.raster import mask_iou, rasterize_ids
     from mayhem.core.io.png import read_png
     from mayhem.core.recipe import AssetCache, person_params, posed_vertices
+    from mayhem.core.recipe_types import recipe_from_json
 
-    cache = AssetCache()
+    cache = AssetCache(roots={"motion.source": motion_folder})  # the roots the batch's config named
     scenes, checked, occluded = set(), 0, 0
     for seq in sorted(mesh_dataset.glob("seq_*")):
-        recipe = json.loads((seq / "scene.json").read_text())
-        world = recipe["world"]
-        assert world["kind"] == "mesh"
-        scenes.add(world["scene"])
-        layout = E.builtin_layout(world["scene"].split(":")[1], world["layout_seed"])
+        recipe = recipe_from_json(json.loads((seq / "scene.json").read_text()))
+        world = recipe.world
+        assert world.kind == "mesh"
+        scenes.add(world.scene)
+        layout = E.builtin_layout(world.scene.split(":")[1], world.layout_seed)
         with np.load(seq / "labels.npz") as z:
             labels = {k: z[k] for k in z.files}
         meshes = []
-        for p, person in enumerate(recipe["people"]):
-            model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+        for p, person in enumerate(recipe.people):
+            model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
             meshes.append((model.faces, posed_vertices(model, params), int(labels["instance_id"][p])))
-        for f in range(recipe["frames"]):
+        for f in range(recipe.frames):
             K, w2c = labels["K"][f], labels["world_to_cam"][f]
             eye = -w2c[:3, :3].T @ w2c[:3, 3]
             people = [(*project(v[f], K, w2c), faces, inst) for faces, v, inst in meshes]
@@ -408,9 +415,9 @@ def test_hdri_upper_hemisphere_luminance_and_strength(fresh_blender):
     measured = {name: world.hdri_upper_luminance(found[name]) for name in ("city", "night", "studio", "sunset")}
     assert measured == pytest.approx({"city": 1.638, "night": 0.282, "studio": 1.372, "sunset": 0.808}, abs=2e-3)
     city = found["city"]
-    assert world.hdri_strength({"strength": 1.5, "exposure_ev": 1.0, "normalize": True}, city) == pytest.approx(3.0 / measured["city"])
-    assert world.hdri_strength({"strength": 1.5, "exposure_ev": -1.0}, city) == pytest.approx(0.75)
-    assert world.hdri_strength({"strength": 1.2, "rotation_rad": 0.0}, city) == 1.2  # recipes before exposure fields
+    assert world.hdri_strength(WorldRecipe(strength=1.5, exposure_ev=1.0, normalize=True), city) == pytest.approx(3.0 / measured["city"])
+    assert world.hdri_strength(WorldRecipe(strength=1.5, exposure_ev=-1.0), city) == pytest.approx(0.75)
+    assert world.hdri_strength(WorldRecipe(strength=1.2, rotation_rad=0.0), city) == 1.2  # recipes before exposure fields
 
 
 def _grey_sphere_brightness(bpy, hdri, strength):
@@ -463,7 +470,7 @@ def test_normalised_hdris_light_bodies_equally(fresh_blender):
 
     bpy = fresh_blender
     found = world.builtin_hdris()
-    strength = {n: world.hdri_strength({"normalize": True}, found[n]) for n in ("city", "night")}
+    strength = {n: world.hdri_strength(WorldRecipe(normalize=True), found[n]) for n in ("city", "night")}
     norm = {n: _grey_sphere_brightness(bpy, found[n], strength[n]) for n in ("city", "night")}
     raw = {n: norm[n] / strength[n] for n in norm}  # Cycles is linear in the world strength
     assert raw["city"] / raw["night"] > 4.0

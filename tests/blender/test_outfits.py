@@ -415,16 +415,17 @@ def test_recipe_user_garments_are_fitted_to_the_persons_own_model(outfit_import,
     """scene.clothing.dressing passes the person's model and betas, so the body in the manifest's pose
     is the model's own forward pass (pose correctives included for SMPL-X), and the garments
     come back in recipe order."""
+    from mayhem.core.recipe_types import MotionRef, Outfit, PersonRecipe, Skin
     from mayhem.scene.clothing.dressing import PersonDressing, make_garments
 
     betas = np.array([1.5, -0.5])
     person_body = BodyRest.from_model(model, betas, reference="A")
     outfit = {"mode": "simulated", "garments": [{**_ref(outfit_dir, "shorts_obj"), "name": "jeans", "fabric": "denim"},
                                                 {**_ref(outfit_dir, "shirt_obj"), "name": "shirt"}]}
-    person = {"id": 0, "instance_id": 1, "outfit": outfit}
+    person = PersonRecipe(id=0, instance_id=1, gender="neutral", model="free", betas=list(betas), skin=Skin(tone=0.5),
+                          motion=MotionRef(ref="builtin:walk_straight"), outfit=Outfit(**outfit))
     dressing = PersonDressing(person_id=0, instance_id=1, mode="simulated")
-    made = make_garments({"name": "seq", "clothing": {}, "people": [person]}, person, person_body, dressing,
-                         model, betas)
+    made = make_garments("seq", person, person_body, dressing, model, betas)
     assert [i for i, _ in made] == [0, 1] and not dressing.records
     for (_, got), name in zip(made, ("shorts_obj", "shirt_obj")):
         want = outfit_import.load_user_garment(_ref(outfit_dir, name), person_body, model=model, betas=betas)

@@ -25,7 +25,7 @@ from mayhem.core.camera.paths import (
 )
 from mayhem.core.camera.pinhole import intrinsics
 from mayhem.core.config import config_from_dict
-from mayhem.core.dataset.labels import camera_per_frame
+from mayhem.core.dataset.labels import camera_matrices, camera_per_frame
 from mayhem.core.errors import MayhemInputError
 from mayhem.core.motion.amass import load_amass
 
@@ -72,7 +72,7 @@ def _sample(cfg, bodies, seed):
 
 
 def _per_frame(cam, W, H):
-    return camera_per_frame({"frames": FRAMES, "camera": cam, "image": {"width": W, "height": H}})
+    return camera_matrices(cam, FRAMES, W, H)
 
 
 def _proj(points, K, M):
@@ -278,12 +278,13 @@ def test_camera_config_errors_name_the_field(camera, field, words):
 def test_recipe_camera_through_labels(tmp_path):
     """sample_recipe stores the path; labels read the same per-frame matrices back."""
     from mayhem.core.recipe import AssetCache, sample_recipe
+    from mayhem.core.recipe_types import recipe_to_json
 
     cfg = config_from_dict({"seed": 5, "frames": 6, "people": {"count": [1, 1]},
                             "camera": {"resolution": [160, 90], "motions": ["orbit"], "motion_weights": [1.0]}})
     cache = AssetCache()
-    recipe = sample_recipe(cfg, 0, cache=cache)
-    again = sample_recipe(cfg, 0, cache=cache)
+    recipe = recipe_to_json(sample_recipe(cfg, 0, cache=cache))
+    again = recipe_to_json(sample_recipe(cfg, 0, cache=cache))
     assert json.dumps(recipe["camera"], sort_keys=True) == json.dumps(again["camera"], sort_keys=True)
     cam = json.loads(json.dumps(recipe["camera"]))
     assert cam["kind"] == "moving" and cam["motion"]["type"] == "orbit" and cam["framing"]["status"] == "ok"

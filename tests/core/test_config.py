@@ -79,8 +79,8 @@ def test_presets_load_and_sample(preset):
     cfg = load_config(ROOT / "assets" / "configs" / preset)
     cfg = dataclasses.replace(cfg, frames=min(cfg.frames, 4))
     recipe = sample_recipe(cfg, 0, config_path=preset)
-    assert recipe["people"] and recipe["image"]["width"] == cfg.camera.resolution[0]
-    assert len(recipe["people"]) >= cfg.people.count[0] - recipe["people_dropped"]
+    assert recipe.people and recipe.image.width == cfg.camera.resolution[0]
+    assert len(recipe.people) >= cfg.people.count[0] - recipe.people_dropped
 
 
 def _cli(argv, capsys):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mayhem.core.errors import MayhemInputError
+from mayhem.core.recipe_types import WorldRecipe
 from mayhem.core.world import scene_summary as E
 from mayhem.core.world.environment import BUILTIN_ENVIRONMENTS, floor_height, ground_z, is_clear, sample_spots
 from mayhem.core.world.rooms import builtin_environment, builtin_layout, for_world, part_mesh
@@ -149,7 +150,7 @@ def test_summary_files_and_errors(tmp_path, env, monkeypatch):
     env.sha256 = E.file_sha256(scene)
     E.save_summary(cached, env)
     assert E.load_scene_summary(scene).sha256 == env.sha256
-    assert for_world({"kind": "hdri", "hdri": "builtin:city"}) is None
+    assert for_world(WorldRecipe(kind="hdri", hdri="builtin:city")) is None
 
 
 def _config(**world):
@@ -162,26 +163,27 @@ def _config(**world):
 @pytest.mark.parametrize("scene", ["builtin:room", "builtin:courtyard"])
 def test_recipe_places_people_on_the_walkable_floor(scene, free_body_path):
     from mayhem.core.recipe import AssetCache, person_params, posed_vertices, sample_recipe
+    from mayhem.core.recipe_types import recipe_to_json
     from mayhem.core.world.placement import swept_footprint
 
     cache = AssetCache()
     config = _config(scenes=[scene])
     for index in range(2):
         recipe = sample_recipe(config, index, cache=cache)
-        world = recipe["world"]
-        assert world["kind"] == "mesh" and world["scene"] == scene and not world["shadow_catcher"]
+        world = recipe.world
+        assert world.kind == "mesh" and world.scene == scene and not world.shadow_catcher
         env = for_world(world)
-        assert is_clear(env, np.array([world["centre"]]), 0.9)
-        assert recipe["people"]
-        for person in recipe["people"]:
-            model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+        assert is_clear(env, np.array([world.centre]), 0.9)
+        assert recipe.people
+        for person in recipe.people:
+            model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
             verts = posed_vertices(model, params)
             fp = swept_footprint(verts, np.zeros(2)).points
             assert is_clear(env, fp, config.world.obstacle_clearance_m, config.world.floor_tolerance_m)
             assert verts[..., 2].min() == pytest.approx(ground_z(env, fp), abs=1e-6)  # feet on the floor
         if index == 0:
             again = sample_recipe(config, index, cache=AssetCache())
-            assert json.dumps(again, sort_keys=True) == json.dumps(recipe, sort_keys=True)
+            assert json.dumps(recipe_to_json(again), sort_keys=True) == json.dumps(recipe_to_json(recipe), sort_keys=True)
 
 
 def test_recipe_world_errors(tmp_path):
@@ -203,6 +205,6 @@ def test_hdri_world_fields():
 
     config = config_from_dict({"frames": 2, "body": {"model": "free"}, "people": {"count": [1, 1]},
                                "world": {"exposure_ev": [-1, 1], "normalize_exposure": False}})
-    world = sample_recipe(config, 0)["world"]
-    assert world["kind"] == "hdri" and -1 <= world["exposure_ev"] <= 1 and world["normalize"] is False
-    assert world["shadow_catcher"] and "centre" not in world
+    world = sample_recipe(config, 0).world
+    assert world.kind == "hdri" and -1 <= world.exposure_ev <= 1 and world.normalize is False
+    assert world.shadow_catcher and world.centre is None

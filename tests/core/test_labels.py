@@ -11,6 +11,7 @@ from mayhem.core.config import config_from_dict
 from mayhem.core.dataset.labels import compute_labels
 from mayhem.core.motion.amass import MotionClip, save_amass_smplx
 from mayhem.core.recipe import AssetCache, person_model_file, person_params, posed_vertices, sample_recipe, sequence_seed
+from mayhem.core.recipe_types import recipe_to_json
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,10 @@ def config(smplx_npz, motion_folder):
 
 @pytest.mark.slow
 def test_same_seed_same_recipe_bytes(config):
-    a = json.dumps(sample_recipe(config, 4), sort_keys=True)
-    b = json.dumps(sample_recipe(config, 4, cache=AssetCache()), sort_keys=True)
+    a = json.dumps(recipe_to_json(sample_recipe(config, 4)), sort_keys=True)
+    b = json.dumps(recipe_to_json(sample_recipe(config, 4, cache=AssetCache())), sort_keys=True)
     assert a == b
-    assert a != json.dumps(sample_recipe(config, 5), sort_keys=True)
+    assert a != json.dumps(recipe_to_json(sample_recipe(config, 5)), sort_keys=True)
 
 
 def test_sequence_seed_depends_on_index_only():
@@ -62,10 +63,10 @@ def test_people_never_touch_and_stand_on_ground(config):
     cache = AssetCache()
     for index in range(3):
         recipe = sample_recipe(config, index, cache=cache)
-        assert len(recipe["people"]) >= 2
+        assert len(recipe.people) >= 2
         clouds = []
-        for person in recipe["people"]:
-            model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+        for person in recipe.people:
+            model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
             verts = posed_vertices(model, params)
             assert abs(verts[..., 2].min()) < 1e-9
             clouds.append(verts[:, ::10, :2].reshape(-1, 2))
@@ -83,9 +84,9 @@ def test_height_and_bmi_ranges(smplx_npz, motion_folder, tmp_path):
                              "motion": {"source": str(motion_folder)}, "people": {"count": [3, 3]}})
     cache = AssetCache()
     recipe = sample_recipe(free, 0, cache=cache)
-    for person in recipe["people"]:
-        model = cache.model(person_model_file(person), person["gender"])
-        rest = model.forward(betas=np.array(person["betas"])).vertices[0]
+    for person in recipe.people:
+        model = cache.model(person_model_file(person, cache.roots), person.gender)
+        rest = model.forward(betas=np.array(person.betas)).vertices[0]
         assert 1.75 <= body_height(rest) <= 1.85
         assert 15 <= body_mass_index(rest, model.faces) <= 40
     impossible = config_from_dict({"frames": 2, "body": {"height_m": [2.45, 2.5]},
@@ -98,8 +99,8 @@ def test_camera_frame_parameters_reproduce_camera_vertices(config):
     cache = AssetCache()
     recipe = sample_recipe(config, 1, cache=cache)
     labels = compute_labels(recipe, cache)
-    for p, person in enumerate(recipe["people"]):
-        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+    for p, person in enumerate(recipe.people):
+        model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
         world = posed_vertices(model, params)
         w2c = labels["world_to_cam"]
         expected = np.einsum("fij,fvj->fvi", w2c[:, :3, :3], world) + w2c[:, None, :3, 3]
@@ -122,8 +123,8 @@ def test_joints2d_are_projected_joints3d(config):
     assert np.abs(uv - labels["joints2d"]).max() < 1e-3
     assert labels["joints2d"].dtype == np.float32 and labels["K"].dtype == np.float64
     # Framing: every vertex inside the image at every frame.
-    for person in recipe["people"]:
-        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+    for person in recipe.people:
+        model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
         vuv, z = project(posed_vertices(model, params), labels["K"], labels["world_to_cam"])
         assert (z > 0).all()
         assert (vuv >= -0.5).all() and (vuv[..., 0] <= 160).all() and (vuv[..., 1] <= 90).all()
@@ -133,7 +134,7 @@ def test_labels_have_contract_keys_and_shapes(config):
     cache = AssetCache()
     recipe = sample_recipe(config, 3, cache=cache)
     lab = compute_labels(recipe, cache)
-    F, P = recipe["frames"], len(recipe["people"])
+    F, P = recipe.frames, len(recipe.people)
     shapes = {"frame": (F,), "image_size": (2,), "K": (F, 3, 3), "world_to_cam": (F, 4, 4), "model": (P,),
               "gender": (P,), "betas": (P, 10), "expression": (F, P, 10), "global_orient": (F, P, 3),
               "transl": (F, P, 3), "body_pose": (F, P, 63), "jaw_pose": (F, P, 3), "leye_pose": (F, P, 3),

@@ -13,6 +13,7 @@ from mayhem.core.clothing.garments import GARMENT_KINDS
 from mayhem.core.config import config_from_dict
 from mayhem.core.errors import MayhemInputError
 from mayhem.core.recipe import sample_recipe
+from mayhem.core.recipe_types import recipe_to_json
 
 
 def _outfits(clothing: dict, n: int = 400, seed: int = 0) -> list[dict]:
@@ -60,13 +61,13 @@ def test_probability_zero_leaves_bodies_bare_and_choices_are_honoured():
 
 def test_recipe_outfits_are_deterministic_and_leave_other_draws_alone():
     config = config_from_dict({"people": {"count": [3, 3]}, "frames": 4})
-    a, b = sample_recipe(config, 5), sample_recipe(config, 5)
+    a, b = recipe_to_json(sample_recipe(config, 5)), recipe_to_json(sample_recipe(config, 5))
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert a["clothing"] == {"preroll": 30, "settle": 5, "quality": 7, "collision_quality": 3, "export_meshes": False}
     assert all("outfit" in p for p in a["people"])
     # The clothing stream is separate: turning clothing off changes nothing else in the recipe.
-    bare = sample_recipe(config_from_dict({"people": {"count": [3, 3]}, "frames": 4,
-                                           "clothing": {"probability": 0.0}}), 5)
+    bare = recipe_to_json(sample_recipe(config_from_dict({"people": {"count": [3, 3]}, "frames": 4,
+                                                          "clothing": {"probability": 0.0}}), 5))
     strip = lambda r: {k: v for k, v in r.items() if k != "people"}  # noqa: E731
     assert strip(bare) == {**strip(a), "clothing": a["clothing"]}
     for p, q in zip(a["people"], bare["people"]):
@@ -107,11 +108,12 @@ def test_user_outfits_are_drawn_from_their_manifests(tmp_path):
     cfg = tmp_path / "cfg.yaml"
     config = config_from_dict({"people": {"count": [2, 2]}, "frames": 4,
                                "clothing": {"user_outfit_probability": 1.0, "user_outfits": ["outfit.yaml"]}}, cfg)
-    recipe = sample_recipe(config, 0, config_path=cfg)  # relative manifest: next to the config
+    recipe = recipe_to_json(sample_recipe(config, 0, config_path=cfg))  # relative manifest: next to the config
     for person in recipe["people"]:
         outfit = person["outfit"]
         assert outfit["mode"] == "simulated"
         assert [(g["source"], g["garment"], g["kind"], g["fabric"]) for g in outfit["garments"]] == [
             ("user", "jeans", "bottom", "denim"), ("user", "shirt", "top", "cotton")]
-        assert all(g["manifest"] == str((tmp_path / "outfit.yaml").resolve()) for g in outfit["garments"])
+        # Named relative to its config field's root, never by absolute path (core.assets).
+        assert all(g["manifest"] == "clothing.user_outfits[0]:outfit.yaml" for g in outfit["garments"])
         assert outfit["garments"][0]["look"]["pattern"] == "denim"

@@ -25,6 +25,7 @@ from mayhem.core.dataset.documents import sequence_complete
 from mayhem.core.errors import MayhemInputError
 from mayhem.core.motion.amass import MotionClip, save_amass_smplx
 from mayhem.core.recipe import AssetCache, sample_recipe
+from mayhem.core.recipe_types import recipe_from_json
 from mayhem.services.batch import BatchOptions, config_changes, plan_batch, run_batch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def _config_dict(motion_folder, seed):
 
 def _motions_used(config) -> list[str]:
     cache = AssetCache()
-    return [Path(sample_recipe(config, i, cache=cache)["people"][0]["motion"]["ref"]).name for i in range(N)]
+    return [Path(sample_recipe(config, i, cache=cache).people[0].motion.ref.partition(":")[2]).name for i in range(N)]
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +169,7 @@ def test_reference_layout(setup):
         assert {"sample_s", "startup_s", "build_s", "render_s", "labels_s", "worker_s", "cpu_s"} <= set(e["timings"])
         assert 0 < e["timings"]["cpu_s"]
         assert not (ref / ".mayhem" / "jobs" / f"{e['name']}.json").exists()  # scene.json holds the recipe
-        assert sequence_complete(ref, json.loads((ref / e["name"] / "scene.json").read_text()))
+        assert sequence_complete(ref, recipe_from_json(json.loads((ref / e["name"] / "scene.json").read_text())))
     assert_nothing_partial(ref)
 
 
@@ -235,7 +236,7 @@ def test_kill_driver_mid_run_then_resume_is_byte_identical(setup, tmp_path):
     assert visible == ["seq_000000"]
     doc = json.loads((out / "dataset.json").read_text())
     assert all(e["status"] == "done" and (out / e["name"]).is_dir() for e in doc["sequences"])
-    recipe0 = json.loads((setup["ref"] / "seq_000000" / "scene.json").read_text())
+    recipe0 = recipe_from_json(json.loads((setup["ref"] / "seq_000000" / "scene.json").read_text()))
     assert sequence_complete(out, recipe0)
 
     res = _cli(setup["cfg_file"], "--out", out, "--workers", "1", "--quiet")

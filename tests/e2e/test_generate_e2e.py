@@ -17,6 +17,7 @@ from mayhem.core.geometry.raster import mask_iou, rasterize_ids
 from mayhem.core.io.exr import read_depth_exr
 from mayhem.core.io.png import read_png
 from mayhem.core.recipe import AssetCache, person_params, posed_vertices
+from mayhem.core.recipe_types import recipe_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
 W, H = 160, 90
@@ -58,24 +59,24 @@ def test_files_and_dataset_json(dataset):
         assert depth.dtype == np.float32 and depth.shape == (H, W)
         assert np.isfinite(depth[mask > 0]).all() and (depth[mask > 0] > 0).all()
     assert not list(dataset.glob(".*partial*"))
-    recipe = json.loads((seq / "scene.json").read_text())
-    assert recipe["name"] == "seq_000000" and len(recipe["people"]) == 2
+    recipe = recipe_from_json(json.loads((seq / "scene.json").read_text()))
+    assert recipe.name == "seq_000000" and len(recipe.people) == 2
 
 
-def test_rendered_masks_match_labelled_meshes(dataset):
+def test_rendered_masks_match_labelled_meshes(dataset, motion_folder):
     """IoU >= 0.98 between each rendered person mask and the z-buffered silhouette of the
     labelled SMPL-X mesh, on every frame."""
     seq = dataset / "seq_000000"
-    recipe = json.loads((seq / "scene.json").read_text())
+    recipe = recipe_from_json(json.loads((seq / "scene.json").read_text()))
     with np.load(seq / "labels.npz") as z:
         labels = {k: z[k] for k in z.files}
-    cache = AssetCache()
+    cache = AssetCache(roots={"motion.source": motion_folder})  # the root the config named
     meshes = []
-    for p, person in enumerate(recipe["people"]):
-        model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+    for p, person in enumerate(recipe.people):
+        model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
         meshes.append((model.faces, posed_vertices(model, params), labels["instance_id"][p]))
     compared = 0
-    for f in range(recipe["frames"]):
+    for f in range(recipe.frames):
         projected = [(project(v[f], labels["K"][f], labels["world_to_cam"][f]), faces, inst) for faces, v, inst in meshes]
         ids = rasterize_ids([(uv, faces, z, inst) for (uv, z), faces, inst in projected], W, H)
         rendered = read_png(seq / "mask" / f"{f:06d}.png")
@@ -86,22 +87,22 @@ def test_rendered_masks_match_labelled_meshes(dataset):
             assert mask_iou(ids == inst, rendered == inst) >= 0.98, (f, inst)
             compared += 1
     # Both people are framed on every frame: an empty mask or an empty silhouette must fail.
-    assert compared == recipe["frames"] * len(meshes), compared
+    assert compared == recipe.frames * len(meshes), compared
 
 
-def test_depth_lies_on_the_labelled_bodies(dataset):
+def test_depth_lies_on_the_labelled_bodies(dataset, motion_folder):
     """Each person's masked pixels have depths within the camera-z extent of its mesh, and
     each pelvis joint is behind the rendered surface at its pixel."""
     seq = dataset / "seq_000000"
-    recipe = json.loads((seq / "scene.json").read_text())
+    recipe = recipe_from_json(json.loads((seq / "scene.json").read_text()))
     with np.load(seq / "labels.npz") as z:
         labels = {k: z[k] for k in z.files}
-    cache = AssetCache()
-    for f in range(recipe["frames"]):
+    cache = AssetCache(roots={"motion.source": motion_folder})  # the root the config named
+    for f in range(recipe.frames):
         depth = read_depth_exr(seq / "depth" / f"{f:06d}.exr")
         mask = read_png(seq / "mask" / f"{f:06d}.png")
-        for p, person in enumerate(recipe["people"]):
-            model, params, _ = person_params(person, recipe["frames"], recipe["fps"], cache)
+        for p, person in enumerate(recipe.people):
+            model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
             _, z = project(posed_vertices(model, params)[f], labels["K"][f], labels["world_to_cam"][f])
             d = depth[mask == labels["instance_id"][p]]
             assert d.size and d.min() >= z.min() - 0.01 and d.max() <= z.max() + 0.01

@@ -1,6 +1,7 @@
 """The outputs of the quickstart and two presets, pinned by hash: moving code must not move bytes.
 
-Recorded on the code before the layout of issue 11 (commit 83e472a), per Blender line and
+Recorded on the code before the layout of issue 11 (commit 83e472a; the x86_64-avx2 keys at
+51489a9, which the avx512 records show gives the same bytes), per Blender line and
 machine class, at test size (160x90, 2 frames, 4 samples, smaller garments). labels.npz and
 depth EXRs are compared as file bytes; masks as decoded pixels (their PNG encoder may change,
 their pixels may not). Bytes are pinned per machine class because numpy's and OpenBLAS's

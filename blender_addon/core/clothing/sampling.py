@@ -75,34 +75,42 @@ def procedural_garment(rng, kind: str, config) -> dict:
                          sleeve=sleeve, target_vertices=c.garment_vertices)
 
 
-def _user_outfit(rng, manifest: str, config, config_path) -> list[dict]:
+def _user_outfit(rng, manifest: tuple[Path, str], config, config_path) -> list[dict]:
     from .user_outfits import load_manifest  # numpy + yaml; parsed (not meshed) here
 
-    outfit = load_manifest(manifest)
+    path, ref = manifest
+    outfit = load_manifest(path)
     garments = []
     for entry in outfit.garments:
-        garments.append({"source": "user", "manifest": str(Path(manifest).resolve()), "garment": entry.name,
+        garments.append({"source": "user", "manifest": ref, "garment": entry.name,
                          "name": entry.name, "kind": entry.kind, "fabric": entry.fabric,
                          "look": _look(rng, entry.fabric, config.clothing.patterns)})
     return garments
 
 
-def check_user_outfits(config, config_path=None) -> list[str]:
-    """Every manifest in clothing.user_outfits parses (fail before anything renders)."""
+def manifest_path(entry: str, config_path=None) -> Path:
+    """A clothing.user_outfits entry's file (relative entries are relative to the config file)."""
+    path = Path(entry).expanduser()
+    if config_path is not None and not path.is_absolute():
+        path = Path(config_path).parent / path
+    return path.resolve()
+
+
+def check_user_outfits(config, config_path=None) -> list[tuple[Path, str]]:
+    """Every manifest in clothing.user_outfits parses (fail before anything renders); returns
+    (file, recipe reference ``clothing.user_outfits[i]:NAME``) per manifest."""
     refs = []
-    for i, ref in enumerate(config.clothing.user_outfits):
-        path = Path(ref).expanduser()
-        if config_path is not None and not path.is_absolute():
-            path = Path(config_path).parent / path
+    for i, entry in enumerate(config.clothing.user_outfits):
+        path = manifest_path(entry, config_path)
         if not path.is_file():
             raise MayhemInputError(config_path, f"clothing.user_outfits[{i}]", f"outfit manifest {path} not found")
         from .user_outfits import load_manifest
         load_manifest(path)
-        refs.append(str(path.resolve()))
+        refs.append((path, f"clothing.user_outfits[{i}]:{path.name}"))
     return refs
 
 
-def sample_outfit(rng, config, user_outfits: list[str], config_path=None) -> dict:
+def sample_outfit(rng, config, user_outfits: list[tuple[Path, str]], config_path=None) -> dict:
     """One person's outfit; every draw comes from `rng` (the recipe's clothing stream), in a fixed
     order, so adding people or changing appearance never changes another person's clothes."""
     c = config.clothing

@@ -10,9 +10,10 @@ from pathlib import Path
 from ... import __version__
 from ..errors import MayhemInputError
 from ..io.atomic import atomic_write_text
+from ..recipe_types import Recipe, recipe_from_json, recipe_to_json
 from .labels import FORMAT_VERSION
 from .layout import DATASET_JSON, FRAME_FOLDERS, LABELS_NPZ, SCENE_JSON, frame_file
-from .outcome import without_outcome
+from .outcome import with_outcome
 
 log = logging.getLogger("mayhem.dataset")
 
@@ -27,9 +28,11 @@ def normalised(obj):
     return json.loads(json.dumps(obj, sort_keys=True))
 
 
-def write_recipe(seq_dir: Path, recipe: dict) -> None:
+def write_recipe(seq_dir: Path, recipe: Recipe, outcome: dict | None = None) -> None:
     """scene.json: the recipe, with its "outcome" (core.dataset.outcome) when the render recorded one."""
-    atomic_write_text(Path(seq_dir) / SCENE_JSON, canonical_json(recipe))
+    document = recipe_to_json(recipe)
+    atomic_write_text(Path(seq_dir) / SCENE_JSON, canonical_json(document if outcome is None else
+                                                                 with_outcome(document, outcome)))
 
 
 def read_recipe(seq_dir: Path) -> dict | None:
@@ -41,25 +44,25 @@ def read_recipe(seq_dir: Path) -> dict | None:
     return scene if isinstance(scene, dict) else None
 
 
-def _without_legacy_keys(scene: dict) -> dict:
-    """A scene.json as today's recipes write it: people[].model_path (the model file's absolute
-    path, written before recipes were portable) is derived from people[].model now."""
-    people = scene.get("people")
-    if not isinstance(people, list) or not any(isinstance(p, dict) and "model_path" in p for p in people):
-        return scene
-    return {**scene, "people": [{k: v for k, v in p.items() if k != "model_path"} if isinstance(p, dict) else p
-                                for p in people]}
+def _stored_recipe(scene: dict) -> dict | None:
+    """A stored scene.json's recipe as today's recipes write it (outcome and legacy keys
+    dropped: people[].model_path, written before recipes were portable), or None when it is
+    not a recipe."""
+    try:
+        return normalised(recipe_to_json(recipe_from_json(scene)))
+    except MayhemInputError:
+        return None
 
 
-def sequence_complete(out_dir, recipe: dict) -> bool:
+def sequence_complete(out_dir, recipe: Recipe) -> bool:
     """True when OUT/<name>/ holds this exact recipe's finished sequence (scene.json's render
     "outcome", e.g. which garments fell back, is not part of the recipe)."""
-    folder = Path(out_dir) / recipe["name"]
+    folder = Path(out_dir) / recipe.name
     scene = read_recipe(folder)
-    if scene is None or _without_legacy_keys(without_outcome(scene)) != normalised(without_outcome(recipe)) \
+    if scene is None or _stored_recipe(scene) != normalised(recipe_to_json(recipe)) \
             or not (folder / LABELS_NPZ).is_file():
         return False
-    F = int(recipe["frames"])
+    F = int(recipe.frames)
     for sub, ext in FRAME_FOLDERS:
         try:
             present = set(os.listdir(folder / sub))

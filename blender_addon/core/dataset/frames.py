@@ -14,7 +14,6 @@ from ..io.png import strip_png_metadata, write_png
 from .documents import write_recipe
 from .labels import compute_labels, write_labels
 from .layout import FRAME_FOLDERS, GARMENTS_DIR, LABELS_NPZ, PASSES_DIR, frame_path
-from .outcome import with_outcome
 from .passes import read_pass_layers
 
 
@@ -53,7 +52,7 @@ def write_garment_meshes(seq_dir: Path, meshes: dict) -> None:
         save_npz(safe_join(folder, f"{stem}.npz"), arrays)
 
 
-def write_sequence_outputs(seq_dir: Path, frames: list, recipe: dict, cache, clothing: list) -> None:
+def write_sequence_outputs(seq_dir: Path, frames: list, recipe, cache, clothing: list) -> None:
     """Everything after the render: the frame files (write_frames), Blender's pass EXRs
     removed, labels.npz, and scene.json with the clothing outcome. `cache` is the recipe's
     core.recipe.AssetCache; `clothing` the outcome records of its garments."""
@@ -62,4 +61,4 @@ def write_sequence_outputs(seq_dir: Path, frames: list, recipe: dict, cache, clo
     shutil.rmtree(seq_dir / PASSES_DIR, ignore_errors=True)
     write_labels(seq_dir / LABELS_NPZ, compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
                                                       instance=instance))
-    write_recipe(seq_dir, with_outcome(recipe, {"clothing": clothing}))
+    write_recipe(seq_dir, recipe, {"clothing": clothing})

@@ -6,15 +6,15 @@ also produces the vertices, joints and camera-frame parameters.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from ..assets import ref_stem
 from ..body.posing import to_camera
 from ..body.skeleton import JOINT_NAMES, NUM_JOINTS
 from ..camera.pinhole import cam_points, intrinsics, look_at, project
 from ..io.npz import save_npz
 from ..recipe import AssetCache, person_params
+from ..recipe_types import CameraRecipe, PersonRecipe, Recipe, from_json, recipe_from_json
 from .outcome import outcome_json
 
 FORMAT_VERSION = 1
@@ -31,7 +31,13 @@ OCCLUSION_TOLERANCE_M = 0.12
 MIN_EXPRESSION = 10
 
 
-def camera_per_frame(recipe: dict) -> tuple[np.ndarray, np.ndarray]:
+def camera_per_frame(recipe: Recipe) -> tuple[np.ndarray, np.ndarray]:
+    """(K (F,3,3), world_to_cam (F,4,4)) of a recipe's camera (see camera_matrices)."""
+    recipe = recipe_from_json(recipe)
+    return camera_matrices(recipe.camera, recipe.frames, recipe.image.width, recipe.image.height)
+
+
+def camera_matrices(camera: CameraRecipe | dict, frames: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """(K (F,3,3), world_to_cam (F,4,4)) of a recipe's camera.
 
     Moving cameras carry per-frame `world_to_cam` (F x 4 x 4 nested, or F*16 flat); static
@@ -39,22 +45,21 @@ def camera_per_frame(recipe: dict) -> tuple[np.ndarray, np.ndarray]:
     checked their framing. `sensor_width_mm` is the sensor across the image width
     (horizontal fit), so portrait frames need no special case here.
     """
-    F = recipe["frames"]
-    cam = recipe["camera"]
-    W, H = recipe["image"]["width"], recipe["image"]["height"]
-    K = intrinsics(cam["focal_mm"], cam["sensor_width_mm"], W, H)
-    if "world_to_cam" in cam:  # per-frame matrices (moving cameras)
-        w2c = np.asarray(cam["world_to_cam"], dtype=np.float64).reshape(F, 4, 4)
+    F = int(frames)
+    cam = camera if isinstance(camera, CameraRecipe) else from_json(CameraRecipe, camera, None, "camera")
+    K = intrinsics(cam.focal_mm, cam.sensor_width_mm, width, height)
+    if cam.world_to_cam is not None:  # per-frame matrices (moving cameras)
+        w2c = np.asarray(cam.world_to_cam, dtype=np.float64).reshape(F, 4, 4)
     else:
-        w2c = np.repeat(look_at(np.asarray(cam["eye"]), np.asarray(cam["target"]))[None], F, axis=0)
+        w2c = np.repeat(look_at(np.asarray(cam.eye), np.asarray(cam.target))[None], F, axis=0)
     return np.repeat(K[None], F, axis=0), w2c
 
 
-def _model_label(person: dict) -> str:
-    return "free" if person["model"] == "free" else Path(person["model"]).stem
+def _model_label(person: PersonRecipe) -> str:
+    return "free" if person.model == "free" else ref_stem(person.model)
 
 
-def compute_labels(recipe: dict, cache: AssetCache | None = None, depth: np.ndarray | None = None,
+def compute_labels(recipe: Recipe, cache: AssetCache | None = None, depth: np.ndarray | None = None,
                    clothing_outcome: list[dict] | None = None, instance: np.ndarray | None = None) -> dict:
     """All contract arrays for a recipe; ``depth`` (F,H,W) enables the occlusion test.
 
@@ -63,23 +68,24 @@ def compute_labels(recipe: dict, cache: AssetCache | None = None, depth: np.ndar
     ``clothing_outcome``: the per-garment outcome records of the render (scene.json
     outcome.clothing), stored as the JSON string "clothing_outcome" ("[]" without clothing).
     """
+    recipe = recipe_from_json(recipe)
     cache = cache or AssetCache()
-    F, P = recipe["frames"], len(recipe["people"])
-    W, H = recipe["image"]["width"], recipe["image"]["height"]
+    F, P = recipe.frames, len(recipe.people)
+    W, H = recipe.image.width, recipe.image.height
     K, w2c = camera_per_frame(recipe)
-    people = [person_params(p, F, recipe["fps"], cache) for p in recipe["people"]]
-    B = max([len(p["betas"]) for p in recipe["people"]] + [0])
+    people = [person_params(p, F, recipe.fps, cache) for p in recipe.people]
+    B = max([len(p.betas) for p in recipe.people] + [0])
     E = max([MIN_EXPRESSION] + [prm["expression"].shape[1] for _, prm, _ in people if "expression" in prm])
 
     out = {
         "frame": np.arange(F, dtype=np.int64),
         "image_size": np.array([W, H], dtype=np.int64),
         "K": K, "world_to_cam": w2c,
-        "model": np.array([_model_label(p) for p in recipe["people"]], dtype=str).reshape(P),
-        "gender": np.array([p["gender"] for p in recipe["people"]], dtype=str).reshape(P),
+        "model": np.array([_model_label(p) for p in recipe.people], dtype=str).reshape(P),
+        "gender": np.array([p.gender for p in recipe.people], dtype=str).reshape(P),
         "betas": np.zeros((P, B), np.float32),
         "expression": np.zeros((F, P, E), np.float32),
-        "instance_id": np.array([p["instance_id"] for p in recipe["people"]], dtype=np.int64).reshape(P),
+        "instance_id": np.array([p.instance_id for p in recipe.people], dtype=np.int64).reshape(P),
         "joint_names": np.array(JOINT_NAMES),
         "clothing_outcome": np.array(outcome_json(clothing_outcome or [])),
     }

@@ -7,19 +7,21 @@ import functools
 
 import numpy as np
 
+from ..assets import resolve_ref
 from ..errors import MayhemInputError
 from .environment import BUILTIN_ENVIRONMENTS, BUILTIN_PREFIX, ROLE_CODES, Environment
 from .scene_summary import load_scene_summary, summarize_triangles
 
 
-def for_world(world: dict, config_path=None) -> Environment | None:
-    """The environment of a recipe's world (None for HDRI worlds: a flat, endless floor at z = 0)."""
-    if world.get("kind", "hdri") != "mesh":
+def for_world(world, config_path=None, roots=None) -> Environment | None:
+    """The environment of a recipe's world (core.recipe_types.WorldRecipe; None for HDRI
+    worlds: a flat, endless floor at z = 0). `roots` resolve a user scene file's reference."""
+    if world.kind != "mesh":
         return None
-    ref = world["scene"]
+    ref = world.scene
     if ref.startswith(BUILTIN_PREFIX):
-        return builtin_environment(ref[len(BUILTIN_PREFIX):], int(world["layout_seed"]))
-    return load_scene_summary(ref, config_path)
+        return builtin_environment(ref[len(BUILTIN_PREFIX):], int(world.layout_seed))
+    return load_scene_summary(resolve_ref(ref, roots, "world.scene"), config_path)
 
 
 # ------------------------------------------------------------------ built-in layouts

@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
+from ...core.assets import resolve_ref
 from ...core.clothing.body_rest import BodyRest
 from ...core.clothing.fabrics import FABRICS, ClothSettings
 from ...core.clothing.garments import DEFAULT_TARGET_VERTICES, Garment, GarmentSpec, make_outfit
 from ...core.clothing.preroll import SIM_START_FRAME, sequence_frame_offset
 from ...core.dataset.outcome import rounded
 from ...core.errors import MayhemInputError
+from ...core.recipe_types import PersonRecipe, Recipe
 from ..body.rig import BodyRig, animate_body, evaluated_vertices
 from ..render import clothing_pass_index
 from .cloth import animate_with_preroll, dress, fall_back, remove_garment, simulate
@@ -71,42 +73,36 @@ class PersonDressing:
 
 
 # ----------------------------------------------------------------------------- recipe parts
-def _field(person: dict, name: str) -> str:
-    return f"people[{person.get('id', '?')}].outfit.{name}"
+def _field(person: PersonRecipe, name: str) -> str:
+    return f"people[{person.id}].outfit.{name}"
 
 
-def outfit_mode(recipe: dict, person: dict) -> str:
+def outfit_mode(recipe: Recipe, person: PersonRecipe) -> str:
     """How the person is dressed. Recipes without a "clothing" section (written before
     clothing existed) and outfits without garments are 'none': the body as it always was."""
-    outfit = person.get("outfit")
-    if "clothing" not in recipe or not outfit:
+    outfit = person.outfit
+    if recipe.clothing is None or outfit is None:
         return "none"
-    mode = outfit.get("mode", "none")
-    if mode not in MODES:
-        raise MayhemInputError(recipe.get("name"), _field(person, "mode"), f"{mode!r} is not one of {MODES}")
-    return mode if outfit.get("garments") else "none"
+    if outfit.mode not in MODES:
+        raise MayhemInputError(recipe.name, _field(person, "mode"), f"{outfit.mode!r} is not one of {MODES}")
+    return outfit.mode if outfit.garments else "none"
 
 
-def cloth_settings(recipe: dict) -> ClothSettings:
-    """Simulation settings from recipe["clothing"] (defaults for missing keys)."""
-    c = recipe.get("clothing") or {}
-    d = ClothSettings()
-    try:
-        settings = ClothSettings(preroll=int(c.get("preroll", d.preroll)), settle=int(c.get("settle", d.settle)),
-                                 quality=int(c.get("quality", d.quality)),
-                                 collision_quality=int(c.get("collision_quality", d.collision_quality)))
-    except (TypeError, ValueError) as exc:
-        raise MayhemInputError(recipe.get("name"), "clothing", f"settings must be integers ({exc})") from None
+def cloth_settings(recipe: Recipe) -> ClothSettings:
+    """Simulation settings of the recipe's "clothing" section (ClothSettings' defaults without one)."""
+    c = recipe.clothing
+    settings = ClothSettings() if c is None else ClothSettings(
+        preroll=c.preroll, settle=c.settle, quality=c.quality, collision_quality=c.collision_quality)
     try:
         return settings.validated()
     except MayhemInputError as exc:
-        raise MayhemInputError(recipe.get("name"), f"clothing.{exc.field.split('.')[-1]}", exc.problem) from None
+        raise MayhemInputError(recipe.name, f"clothing.{exc.field.split('.')[-1]}", exc.problem) from None
 
 
-def timeline_offset(recipe: dict) -> int:
+def timeline_offset(recipe: Recipe) -> int:
     """Blender frame of sequence frame 0: 0, or the cloth pre-roll offset when anyone wears a
     simulated outfit."""
-    if any(outfit_mode(recipe, p) == "simulated" for p in recipe["people"]):
+    if any(outfit_mode(recipe, p) == "simulated" for p in recipe.people):
         return sequence_frame_offset(cloth_settings(recipe).preroll)
     return 0
 
@@ -115,27 +111,25 @@ def garment_name(g: dict) -> str:
     return str(g.get("name") or g.get("garment") or g.get("kind") or "")
 
 
-def check_outfit(recipe: dict, person: dict) -> list[dict]:
+def check_outfit(sequence: str, person: PersonRecipe) -> list[dict]:
     """The person's garment entries, checked: source, name (unique, file-safe), fabric."""
-    garments = person["outfit"]["garments"]
-    if not isinstance(garments, list):
-        raise MayhemInputError(recipe.get("name"), _field(person, "garments"), "must be a list")
+    garments = person.outfit.garments
     seen = set()
     for i, g in enumerate(garments):
         where = _field(person, f"garments[{i}]")
         if not isinstance(g, dict):
-            raise MayhemInputError(recipe.get("name"), where, "must be a mapping")
+            raise MayhemInputError(sequence, where, "must be a mapping")
         if g.get("source", "procedural") not in SOURCES:
-            raise MayhemInputError(recipe.get("name"), f"{where}.source", f"{g.get('source')!r} is not one of {SOURCES}")
+            raise MayhemInputError(sequence, f"{where}.source", f"{g.get('source')!r} is not one of {SOURCES}")
         name = garment_name(g)
         if not NAME_PATTERN.fullmatch(name):
-            raise MayhemInputError(recipe.get("name"), f"{where}.name",
+            raise MayhemInputError(sequence, f"{where}.name",
                                    f"{name!r}: use 1-64 letters, digits, '_', '-' or '.'")
         if name in seen:
-            raise MayhemInputError(recipe.get("name"), f"{where}.name", f"{name!r} is used twice in this outfit")
+            raise MayhemInputError(sequence, f"{where}.name", f"{name!r} is used twice in this outfit")
         seen.add(name)
         if g.get("fabric") not in FABRICS:
-            raise MayhemInputError(recipe.get("name"), f"{where}.fabric", f"{g.get('fabric')!r} is not one of {tuple(FABRICS)}")
+            raise MayhemInputError(sequence, f"{where}.fabric", f"{g.get('fabric')!r} is not one of {tuple(FABRICS)}")
     return garments
 
 
@@ -146,16 +140,18 @@ def _spec(g: dict) -> GarmentSpec:
                        target_vertices=int(g.get("target_vertices", DEFAULT_TARGET_VERTICES)), name=garment_name(g))
 
 
-def _make_user_garment(g: dict, body_rest: BodyRest, model=None, betas=None) -> Garment:
-    """A user garment (outfit manifest) fitted to this body, by the outfit loader. With the
-    person's model and betas, the body in the manifest's pose is the model's own (pose
-    correctives included), not `body_rest` re-posed by skinning."""
+def _make_user_garment(g: dict, body_rest: BodyRest, model=None, betas=None, roots=None) -> Garment:
+    """A user garment (outfit manifest, a ROOT:path reference resolved against `roots`) fitted
+    to this body, by the outfit loader. With the person's model and betas, the body in the
+    manifest's pose is the model's own (pose correctives included), not `body_rest` re-posed by
+    skinning."""
     try:
         from .user_outfits import load_user_garment
     except ImportError as exc:
         raise MayhemInputError(g.get("manifest"), "outfit.garments.source",
                                f"user outfits are not available ({exc})") from None
-    return load_user_garment(g, body_rest, model=model, betas=betas)
+    manifest = str(resolve_ref(str(g.get("manifest")), roots, "outfit.garments.manifest"))
+    return load_user_garment({**g, "manifest": manifest}, body_rest, model=model, betas=betas)
 
 
 def _record(person_id: int, g: dict, **values) -> dict:
@@ -170,18 +166,18 @@ def _dropped(g: dict, person_id: int, exc: BaseException) -> dict:
     return _record(person_id, g, status="dropped", reason=f"{type(exc).__name__}: {exc}")
 
 
-def _in_recipe_terms(recipe: dict, person: dict, exc: MayhemInputError) -> MayhemInputError:
+def _in_recipe_terms(sequence: str, person: PersonRecipe, exc: MayhemInputError) -> MayhemInputError:
     """Bad garment input named by the recipe and person (core errors name only the field)."""
     if exc.path is not None:
         return exc
-    return MayhemInputError(recipe.get("name"), _field(person, exc.field or "garments"), exc.problem)
+    return MayhemInputError(sequence, _field(person, exc.field or "garments"), exc.problem)
 
 
-def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDressing, model=None,
-                  betas=None) -> list[tuple[int, Garment]]:
+def make_garments(sequence: str, person: PersonRecipe, body: BodyRest, dressing: PersonDressing, model=None,
+                  betas=None, roots=None) -> list[tuple[int, Garment]]:
     """[(recipe garment index, Garment)] for the person's outfit. A garment that cannot be made
     for a reason other than bad input is recorded as dropped."""
-    garments = check_outfit(recipe, person)
+    garments = check_outfit(sequence, person)
     made: list[tuple[int, Garment]] = []
     procedural = [i for i, g in enumerate(garments) if g.get("source", "procedural") == "procedural"]
     specs = []
@@ -190,14 +186,14 @@ def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDr
             specs.append(_spec(garments[i]).resolved())
         except MayhemInputError as exc:
             where = f"garments[{i}].{(exc.field or '').split('.')[-1]}"
-            raise MayhemInputError(recipe.get("name"), _field(person, where), exc.problem) from None
+            raise MayhemInputError(sequence, _field(person, where), exc.problem) from None
         except (TypeError, ValueError) as exc:
-            raise MayhemInputError(recipe.get("name"), _field(person, f"garments[{i}]"), str(exc)) from None
+            raise MayhemInputError(sequence, _field(person, f"garments[{i}]"), str(exc)) from None
     try:
         if procedural:
             made.extend(zip(procedural, make_outfit(specs, body)))
     except MayhemInputError as exc:
-        raise _in_recipe_terms(recipe, person, exc) from None
+        raise _in_recipe_terms(sequence, person, exc) from None
     except Exception as exc:  # noqa: BLE001 - a garment that cannot be cut is dropped, not the sequence
         for i in procedural:
             dressing.records[i] = _dropped(garments[i], dressing.person_id, exc)
@@ -205,9 +201,9 @@ def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDr
         if g.get("source") != "user":
             continue
         try:
-            made.append((i, _make_user_garment(g, body, model, betas)))
+            made.append((i, _make_user_garment(g, body, model, betas, roots)))
         except MayhemInputError as exc:
-            raise _in_recipe_terms(recipe, person, exc) from None
+            raise _in_recipe_terms(sequence, person, exc) from None
         except Exception as exc:  # noqa: BLE001
             dressing.records[i] = _dropped(g, dressing.person_id, exc)
     made.sort(key=lambda item: item[0])
@@ -222,17 +218,17 @@ def make_garments(recipe: dict, person: dict, body: BodyRest, dressing: PersonDr
 
 
 # ---------------------------------------------------------------------------- dressing
-def dress_person(recipe: dict, person: dict, rig: BodyRig, model, motion: dict, settings: ClothSettings,
-                 n_frames: int) -> PersonDressing:
+def dress_person(sequence: str, person: PersonRecipe, rig: BodyRig, model, motion: dict, settings: ClothSettings,
+                 n_frames: int, roots=None) -> PersonDressing:
     """Make the person's simulated outfit, key the body on the cloth timeline (pre-roll from the
     garments' reference pose) and put the garments on with cloth, fabric materials and clothing
     pass indices. Without any garment made, the body is keyed like an undressed one."""
-    dressing = PersonDressing(person_id=int(person["id"]), instance_id=int(person["instance_id"]), mode="simulated",
-                              garments=person["outfit"]["garments"])
+    dressing = PersonDressing(person_id=person.id, instance_id=person.instance_id, mode="simulated",
+                              garments=person.outfit.garments)
     offset = sequence_frame_offset(settings.preroll)
     body = BodyRest.from_model(model, rig.betas, reference=REFERENCE_POSE)
-    made = make_garments(recipe, person, body, dressing, model, rig.betas)
-    garments = person["outfit"]["garments"]
+    made = make_garments(sequence, person, body, dressing, model, rig.betas, roots)
+    garments = person.outfit.garments
     if not made:
         animate_body(rig, motion, frame_start=offset)
         return dressing
@@ -245,7 +241,7 @@ def dress_person(recipe: dict, person: dict, rig: BodyRig, model, motion: dict, 
             apply_material(dg.obj, fabric_material(look, garments[i]["fabric"], name=f"{dg.obj.name}_fabric"))
             dg.obj.pass_index = clothing_pass_index(dressing.instance_id)
     except MayhemInputError as exc:
-        raise _in_recipe_terms(recipe, person, exc) from None
+        raise _in_recipe_terms(sequence, person, exc) from None
     except Exception as exc:  # noqa: BLE001 - e.g. Blender refusing the mesh: the person goes undressed
         for obj in [o for o in bpy.data.objects if o not in before]:
             remove_garment(obj)
@@ -257,22 +253,22 @@ def dress_person(recipe: dict, person: dict, rig: BodyRig, model, motion: dict, 
     return dressing
 
 
-def paint_person(recipe: dict, person: dict, rig: BodyRig, model, material) -> PersonDressing:
+def paint_person(sequence: str, person: PersonRecipe, rig: BodyRig, model, material) -> PersonDressing:
     """A texture-only outfit: garments painted on the skin material (no simulation, no offset)."""
-    garments = check_outfit(recipe, person)
-    dressing = PersonDressing(person_id=int(person["id"]), instance_id=int(person["instance_id"]), mode="texture",
+    garments = check_outfit(sequence, person)
+    dressing = PersonDressing(person_id=person.id, instance_id=person.instance_id, mode="texture",
                               garments=garments)
     try:
         from .painted import paint_outfit
     except ImportError as exc:
-        raise MayhemInputError(recipe.get("name"), _field(person, "mode"),
+        raise MayhemInputError(sequence, _field(person, "mode"),
                                f"texture outfits are not available ({exc})") from None
     body = BodyRest.from_model(model, rig.betas, reference=REFERENCE_POSE)
     try:
         paint_outfit(rig, material, garments, body)
         status, reason = "painted", None
     except MayhemInputError as exc:
-        raise _in_recipe_terms(recipe, person, exc) from None
+        raise _in_recipe_terms(sequence, person, exc) from None
     except Exception as exc:  # noqa: BLE001 - an unpaintable outfit leaves the skin bare
         status, reason = "dropped", f"{type(exc).__name__}: {exc}"
     for i, g in enumerate(garments):

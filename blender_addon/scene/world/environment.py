@@ -28,6 +28,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ...core.assets import resolve_ref
 from ...core.errors import MayhemInputError
 from ...core.world import environment as cenv
 from ...core.world.rooms import builtin_layout, part_mesh
@@ -401,17 +402,18 @@ def raycast_vertical(scene, xy, z_from: float, up: bool = False, distance: float
 
 
 # ------------------------------------------------------------------------------- sequence
-def build_environment(world: dict, scene=None) -> list:
-    """The mesh environment of a recipe's world (the HDRI is set up by the caller)."""
+def build_environment(world, scene=None, roots=None) -> list:
+    """The mesh environment of a recipe's world (core.recipe_types.WorldRecipe; the HDRI is set
+    up by the caller). `roots` resolve a user scene file's ROOT:path reference."""
     scene = scene or bpy.context.scene
-    ref = world["scene"]
+    ref = world.scene
     if ref.startswith(cenv.BUILTIN_PREFIX):
-        layout = builtin_layout(ref[len(cenv.BUILTIN_PREFIX):], int(world["layout_seed"]))
+        layout = builtin_layout(ref[len(cenv.BUILTIN_PREFIX):], int(world.layout_seed))
         return build_builtin(layout, scene)
-    path = Path(ref)
+    path = resolve_ref(ref, roots, "world.scene")
     if not path.is_file():
         raise MayhemInputError(path, "world.scene", "scene file not found")
-    expected = world.get("scene_sha256")
+    expected = world.scene_sha256
     if expected and file_sha256(path) != expected:
         raise MayhemInputError(path, "world.scene_sha256", "the scene file changed after the recipe was sampled; "
                                                            "prepare it again and resample")

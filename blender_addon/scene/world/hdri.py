@@ -74,11 +74,12 @@ def hdri_upper_luminance(path) -> float:
     return _LUMINANCE_CACHE[key]
 
 
-def hdri_strength(world: dict, path) -> float:
-    """Background strength of a recipe world: strength x 2^exposure_ev, divided by the HDRI's
-    upper-hemisphere luminance (times HDRI_TARGET_LUMINANCE) when `normalize` is set."""
-    strength = float(world.get("strength", 1.0)) * 2.0 ** float(world.get("exposure_ev", 0.0))
-    if world.get("normalize", False):
+def hdri_strength(world, path) -> float:
+    """Background strength of a recipe world (core.recipe_types.WorldRecipe): strength x
+    2^exposure_ev, divided by the HDRI's upper-hemisphere luminance (times
+    HDRI_TARGET_LUMINANCE) when `normalize` is set."""
+    strength = float(1.0 if world.strength is None else world.strength) * 2.0 ** float(world.exposure_ev or 0.0)
+    if world.normalize:
         strength *= HDRI_TARGET_LUMINANCE / max(hdri_upper_luminance(path), 1e-4)
     return strength
 

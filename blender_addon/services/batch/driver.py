@@ -100,20 +100,20 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
             _clear_outputs(out)
         recover_stale(out)
         previous = {e["name"]: e for e in (doc or {}).get("sequences", []) if isinstance(e, dict) and "name" in e}
-        planned = {r["name"] for r in plan.recipes}
+        planned = {r.name for r in plan.recipes}
         # Entries of sequences outside this plan (an earlier run asked for more) stay, unless
         # the config changed: then nothing says they still match it.
         entries = {} if changes else {k: v for k, v in previous.items() if k not in planned}
         todo, skipped, carried_failed = [], [], []
         for recipe, sample_s in zip(plan.recipes, plan.sample_s):
-            name = recipe["name"]
+            name = recipe.name
             prev = previous.get(name)
             if sequence_complete(out, recipe):
                 if not (prev and prev.get("status") == "done"):
                     prev = read_json(str(out / STATE_DIR / "jobs" / f"{name}.result.json"))
                     if not (isinstance(prev, dict) and prev.get("status") == "done"):
-                        prev = {"name": name, "index": int(recipe["index"]), "status": "done",
-                                "frames": int(recipe["frames"]), "people": len(recipe["people"])}
+                        prev = {"name": name, "index": recipe.index, "status": "done",
+                                "frames": recipe.frames, "people": len(recipe.people)}
                 entries[name] = prev
                 skipped.append(name)
             elif prev and prev.get("status") == "failed" and not opts.retry_failed and not changes:
@@ -121,7 +121,7 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
                 carried_failed.append(name)
             else:
                 todo.append((recipe, sample_s))
-        total_frames = sum(int(r["frames"]) for r, _ in todo)
+        total_frames = sum(r.frames for r, _ in todo)
         progress = BatchProgress(len(todo), total_frames, enabled=opts.progress and bool(todo))
         run = Run(plan=plan, entries=entries, config_dict=config_dict, progress=progress)
         run.write(force=True)
@@ -169,7 +169,7 @@ def run_batch(plan: Plan, options: BatchOptions | None = None) -> dict:
         lock.close()
 
     wall = time.perf_counter() - t_start
-    rendered = [run.entries[n] for n in (r["name"] for r, _ in todo) if n in run.entries]
+    rendered = [run.entries[n] for n in (r.name for r, _ in todo) if n in run.entries]
     done_now = [e for e in rendered if e.get("status") == "done"]
     failed_now = [e for e in rendered if e.get("status") != "done"]
     failed_all = failed_now + [run.entries[n] for n in carried_failed]

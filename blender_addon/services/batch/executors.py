@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ...core.assets import config_roots
 from ...core.config import Config
 from ...core.dataset.documents import (
     canonical_json,
@@ -19,6 +20,7 @@ from ...core.dataset.documents import (
 )
 from ...core.dataset.layout import partial_name
 from ...core.errors import MayhemInputError
+from ...core.recipe_types import recipe_to_json
 from ..progress import BatchProgress
 from .job import WORKER_SCRIPT, run_job
 from .options import CLI, GPU_DEVICES, BatchOptions
@@ -96,10 +98,13 @@ class Run:
 
 def make_jobs(run: Run, todo: list, threads: int, opts: BatchOptions, blender: str | None) -> list[dict]:
     jobs = []
+    # Asset roots of the config's user files (core.assets), on this machine: workers resolve the
+    # recipes' ROOT:path references against them.
+    roots = {name: str(folder) for name, folder in config_roots(run.plan.config, run.plan.config_path).items()}
     for recipe, sample_s in todo:
         jobs.append({
-            "name": recipe["name"], "index": int(recipe["index"]), "frames": int(recipe["frames"]),
-            "people": len(recipe["people"]), "recipe_text": canonical_json(recipe),
+            "name": recipe.name, "index": recipe.index, "frames": recipe.frames,
+            "people": len(recipe.people), "recipe_text": canonical_json(recipe_to_json(recipe)), "roots": roots,
             "out_dir": str(run.plan.out_dir.resolve()), "threads": int(threads), "retries": int(opts.retries),
             "worker_script": WORKER_SCRIPT, "blender": blender, "sample_s": round(sample_s, 3),
             # BLAS on one thread: labels are computed identically whatever the worker count.

@@ -55,6 +55,8 @@ def _worker_command(job: dict, job_path: str, result_path: str) -> list[str]:
     args = [job_path, "--out", job["out_dir"], "--result", result_path, "--parent-pid", str(os.getpid())]
     if job.get("threads"):
         args += ["--threads", str(job["threads"])]
+    for name, folder in sorted((job.get("roots") or {}).items()):
+        args += ["--root", f"{name}={folder}"]
     script = job["worker_script"]
     if job.get("blender"):
         return [job["blender"], "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1",
@@ -80,7 +82,7 @@ def run_job(job: dict, on_start=None, stop=None) -> dict:
     """Render one sequence in a fresh worker process; returns its dataset.json entry (a failure of
     the sequence is an entry with status "failed", not an exception).
 
-    job: name, index, frames, people, recipe_text, out_dir, threads, retries, worker_script,
+    job: name, index, frames, people, recipe_text, roots, out_dir, threads, retries, worker_script,
     blender, env. A worker that crashes (killed by a signal, or gone without a result) is
     started again up to `retries` times; a sequence that fails with an error is not.
     on_start(name, pid) is called when a worker starts; once `stop` (a threading.Event) is set,
