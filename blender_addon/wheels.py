@@ -148,12 +148,16 @@ def fetch(wheels: list[Wheel], cache: Path | None = None, *, download: bool = Tr
         tmp = cache / f".download-{os.getpid()}"
         tmp.mkdir(parents=True, exist_ok=True)
         try:
-            run = subprocess.run([sys.executable, "-m", "pip", *_pip_args(group), "--dest", str(tmp)],
-                                 capture_output=True, text=True)
+            try:
+                run = subprocess.run([sys.executable, "-m", "pip", *_pip_args(group), "--dest", str(tmp)],
+                                     capture_output=True, text=True)
+                lines = run.stderr.strip().splitlines() or [f"pip exited with status {run.returncode}"]
+            except OSError as exc:  # no runnable interpreter at sys.executable
+                lines = [f"cannot run {sys.executable} -m pip: {exc}"]
             for w in group:
                 got = tmp / w.file
                 if not got.is_file():
-                    reason = (run.stderr.strip().splitlines() or [f"pip exited with status {run.returncode}"])[-1]
+                    reason = lines[-1]
                     raise WheelError(f"could not download {w.file} ({reason}); fetch it with: "
                                      + " && ".join(fetch_commands(group, cache)))
                 if sha256(got) != w.sha256:
