@@ -7,6 +7,9 @@ __version__ = "0.1.0"
 
 
 def register():
+    from .wheels import ensure_importable
+
+    ensure_importable(download=False)  # a symlinked source folder: Blender installed no wheels for it
     from .ui import register as _register
 
     _register()

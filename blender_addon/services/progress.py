@@ -1,29 +1,36 @@
-"""Progress on the command line: a one-line bar per render, and one overall line per batch."""
+"""Progress on the command line: a tqdm bar per render and one per batch, on stderr.
+
+The bars are drawn on terminals only; in a log file the batch writes one plain line each
+time a sequence finishes instead (a redrawn bar would fill it with carriage returns). The
+add-on reports through window_manager.progress, not through this module.
+"""
 from __future__ import annotations
 
 import sys
 import time
 
+from tqdm import tqdm
+
+
+def _is_tty(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
 
 class ProgressBar:
-    """A one-line text progress bar on stderr (fine in logs and terminals)."""
+    """Frames of one render, as a tqdm bar on stderr (when it is a terminal and `enabled`)."""
 
-    def __init__(self, label: str, total: int, enabled: bool = True, width: int = 30):
-        self.label, self.total, self.enabled, self.width = label, total, enabled, width
-        self.start = time.perf_counter()
+    def __init__(self, label: str, total: int, enabled: bool = True, stream=None):
+        stream = stream or sys.stderr
+        self.bar = tqdm(total=total, desc=label, unit="frame", file=stream, smoothing=0,
+                        disable=not (enabled and _is_tty(stream)))
 
     def update(self, done: int) -> None:
-        if not self.enabled:
+        if self.bar.disable:
             return
-        frac = done / max(self.total, 1)
-        filled = int(round(frac * self.width))
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / done * (self.total - done) if done else 0.0
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} frames"
-                         f" {elapsed:6.1f}s eta {eta:5.1f}s")
-        if done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= self.bar.total:
+            self.bar.close()
 
 
 def frame_progress(name: str, total: int, progress):
@@ -42,18 +49,26 @@ def hms(seconds: float) -> str:
 
 
 class BatchProgress:
-    """One overall line: sequences, frames (counted as they appear on disk) and ETA.
+    """Sequences and frames of a batch (frames counted as they appear on disk) with an ETA.
 
-    On a terminal it is redrawn in place every second; in a log file a line is written each
-    time a sequence finishes.
+    On a terminal (`tty`, detected from `stream` by default) a tqdm bar over the frames, with
+    the sequences done (and failed) in its description, redrawn at every update; otherwise a
+    line (`line`) each time a sequence finishes. `start` (perf_counter) may be reset before
+    the first update, when the batch's rendering begins.
     """
 
-    def __init__(self, sequences: int, frames: int, enabled: bool = True, stream=None, width: int = 24):
+    def __init__(self, sequences: int, frames: int, enabled: bool = True, stream=None, width: int = 24,
+                 tty: bool | None = None):
         self.sequences, self.frames, self.enabled, self.width = sequences, frames, enabled, width
         self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.start = time.perf_counter()
+        self.tty = _is_tty(self.stream) if tty is None else tty
         self.last = None
+        self.bar = None  # the tqdm bar, made at the first update on a terminal
+        self.start = time.perf_counter()
+
+    def _counts(self, done: int, failed: int) -> str:
+        fail = f", {failed} failed" if failed else ""
+        return f"mayhem {done + failed}/{self.sequences} sequences{fail}"
 
     def line(self, done: int, failed: int, frames_done: int) -> str:
         elapsed = time.perf_counter() - self.start
@@ -70,8 +85,20 @@ class BatchProgress:
         if not self.enabled:
             return
         if self.tty:
-            self.stream.write("\r" + self.line(done, failed, frames_done) + ("\n" if final else ""))
-        elif (done, failed) != self.last:
+            if self.bar is None:
+                self.bar = tqdm(total=self.frames, desc=self._counts(done, failed), unit="frame", file=self.stream,
+                                smoothing=0, dynamic_ncols=True)
+                # tqdm's clock is time.time: its elapsed time counts from our start, like line()'s
+                self.bar.start_t = self.bar.last_print_t = time.time() - (time.perf_counter() - self.start)
+            elif self.bar.disable:  # closed by the final update
+                return
+            self.bar.n = frames_done
+            self.bar.set_description_str(self._counts(done, failed), refresh=False)
+            self.bar.refresh()
+            if final:
+                self.bar.close()
+            return
+        if (done, failed) != self.last:
             self.stream.write(self.line(done, failed, frames_done) + "\n")
             self.last = (done, failed)
-        self.stream.flush()
+            self.stream.flush()

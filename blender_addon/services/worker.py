@@ -28,6 +28,9 @@ if __name__ == "__main__" and not globals().get("__package__"):
         _mod = _ilu.module_from_spec(_spec)
         _sys.modules["mayhem"] = _mod
         _spec.loader.exec_module(_mod)
+    from mayhem.wheels import ensure_importable as _ensure_importable
+
+    _ensure_importable(download=False)  # a stock Blender: the wheels the driver unpacked (headless/_bootstrap.py)
     from mayhem.services.worker import main as _main
 
     _sys.exit(_main())

@@ -16,6 +16,30 @@ def test_every_addon_package_is_in_the_wheel():
     assert found == set(setup["packages"])
 
 
+def test_bundled_wheels_are_the_pyproject_pins_for_every_platform_and_python():
+    """pip installs pyproject's pins; the extension zips and a stock Blender get wheels.WHEELS:
+    the same versions, one Pillow wheel per Blender platform and Python, tagged to match."""
+    from mayhem import wheels
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert {d.split("==")[0]: d.split("==")[1] for d in deps if d.split("==")[0] in wheels.PINS} == wheels.PINS
+    arch = {"linux-x64": "x86_64", "linux-arm64": "aarch64", "macos-arm64": "arm64", "macos-x64": "x86_64",
+            "windows-x64": "amd64"}
+    for platform in wheels.PLATFORMS:
+        for python in wheels.PYTHONS:
+            got = wheels.wheels_for(platform, python)
+            assert sorted(w.package for w in got) == ["pillow", "tqdm"]
+            for w in got:
+                name, version, py_tag, abi, plat = w.file[:-len(".whl")].split("-")
+                assert version == wheels.PINS[name] and len(w.sha256) == 64
+                if w.platform is None:
+                    assert (py_tag, abi, plat) == ("py3", "none", "any")
+                else:
+                    assert py_tag == abi == "cp" + python.replace(".", "") and plat.endswith(arch[platform])
+                    assert plat.startswith({"linux": "manylinux", "macos": "macosx", "windows": "win"}[platform.split("-")[0]])
+    assert len({w.file for w in wheels.WHEELS}) == len(wheels.WHEELS) == 2 * len(wheels.PLATFORMS) + 1
+
+
 # ------------------------------------------------------------------------------ layout
 ADDON_DIR = ROOT / "blender_addon"
 MAX_MODULE_LINES = 850  # "no module much over 800 lines" (issue 11)
