@@ -133,6 +133,22 @@ def ref_under_roots(path, roots: dict) -> str:
     return root_ref(best[0], best[1], path)
 
 
+def asset_ref(value: str, roots: dict) -> str:
+    """A recipe reference for a model, motion or HDRI value: ids (``free``, ``builtin:NAME``)
+    stay, files become ``ROOT:path`` (ref_under_roots)."""
+    if value == "free" or value.startswith(BUILTIN_PREFIX):
+        return value
+    return ref_under_roots(value, roots)
+
+
+def config_relative(entry: str, config_path=None) -> Path:
+    """A file a config names: a relative entry is relative to the config file's folder."""
+    path = Path(entry).expanduser()
+    if config_path is not None and not path.is_absolute():
+        path = Path(config_path).parent / path
+    return path.resolve()
+
+
 def parse_roots(items) -> dict[str, Path]:
     """``NAME=DIR`` strings (the CLI's --root) as a roots mapping."""
     roots = {}
@@ -168,8 +184,5 @@ def config_roots(config, config_path=None) -> dict[str, Path]:
         if isinstance(scene, str) and not scene.startswith(BUILTIN_PREFIX):
             roots[f"world.scenes[{i}]"] = _folder_of(scene)
     for i, manifest in enumerate(config.clothing.user_outfits):  # relative to the config, as sampling reads them
-        path = Path(manifest).expanduser()
-        if config_path is not None and not path.is_absolute():
-            path = Path(config_path).parent / path
-        roots[f"clothing.user_outfits[{i}]"] = path.resolve().parent
+        roots[f"clothing.user_outfits[{i}]"] = config_relative(manifest, config_path).parent
     return roots

@@ -40,8 +40,6 @@ from .world.placement import OccupancyGrid, body_height, body_mass_index, place_
 from .world.rooms import for_world
 from .world.scene_summary import check_scene_ref, file_sha256, load_scene_summary
 
-BUILTIN_HDRIS = assets.BUILTIN_HDRIS
-
 
 def sequence_seed(global_seed: int, index: int) -> int:
     """Seed of one sequence, independent of how sequences are sharded."""
@@ -102,8 +100,8 @@ def hdri_catalog(config: Config, config_path=None) -> list[str]:
     world = config.world
     refs: list[str] = []
     if world.hdri == "builtin":
-        refs = [assets.BUILTIN_PREFIX + n for n in BUILTIN_HDRIS]
-    elif world.hdri in BUILTIN_HDRIS:
+        refs = [assets.BUILTIN_PREFIX + n for n in assets.BUILTIN_HDRIS]
+    elif world.hdri in assets.BUILTIN_HDRIS:
         refs = [assets.BUILTIN_PREFIX + world.hdri]
     else:
         path = Path(world.hdri).expanduser()

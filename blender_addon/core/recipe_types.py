@@ -18,6 +18,7 @@ config or the add-on preferences give. Never an absolute machine path.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -184,7 +185,9 @@ def to_json(obj) -> dict:
     return out
 
 
+@functools.cache
 def _hints(cls) -> dict:
+    """A recipe class's field types, resolved once (every person of every scene.json reads them)."""
     return typing.get_type_hints(cls)
 
 

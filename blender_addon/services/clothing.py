@@ -89,8 +89,7 @@ def dress_body(target, garments: list[dict], *, preroll: int = 30, settle: int =
     n_frames = int(info["frames"])
     model_path, gender = str(rig.armature["mayhem_model_path"]), str(rig.armature["mayhem_gender"])
     roots: dict = {}
-    model_ref = assets.ref_under_roots(model_path, roots)
-    motion_ref = info["ref"] if info["ref"].startswith(assets.BUILTIN_PREFIX) else assets.ref_under_roots(info["ref"], roots)
+    model_ref, motion_ref = assets.asset_ref(model_path, roots), assets.asset_ref(info["ref"], roots)
     cache = AssetCache(roots=roots)
     cache.models[(str(assets.resolve_ref(model_ref, roots, "model")), gender)] = rig.model
     person = PersonRecipe(id=0, instance_id=1, gender=gender, model=model_ref, betas=[float(b) for b in rig.betas],

@@ -85,13 +85,6 @@ def _fcurves(id_data):
     return out
 
 
-def _asset_ref(value: str, roots: dict) -> str:
-    """A recipe reference for a body's model or motion: ids stay, files become ROOT:path."""
-    if value == "free" or value.startswith(assets.BUILTIN_PREFIX):
-        return value
-    return assets.ref_under_roots(value, roots)
-
-
 def scene_people(scene, roots: dict | None = None) -> list[rt.PersonRecipe]:
     """Recipe people for the renderable bodies of `scene` (sorted by armature name). User files
     are referenced under `roots` (core.assets.ref_under_roots adds a root for a file outside them)."""
@@ -110,11 +103,11 @@ def scene_people(scene, roots: dict | None = None) -> list[rt.PersonRecipe]:
         p = len(people)
         model = info["model"] if info["model"] == "free" else info["model_path"]
         people.append(rt.PersonRecipe(
-            id=p, instance_id=p + 1, object=arm.name, gender=info["gender"], model=_asset_ref(model, roots),
+            id=p, instance_id=p + 1, object=arm.name, gender=info["gender"], model=assets.asset_ref(model, roots),
             betas=info["betas"], skin=rt.from_json(rt.Skin, info["skin"], arm.name, "skin"),
             # Blender frame scene.frame_start is clip frame frame_start - motion start; both
             # Blender's constant extrapolation and clip_window hold the end poses outside the clip.
-            motion=rt.MotionRef(ref=_asset_ref(motion["ref"], roots),
+            motion=rt.MotionRef(ref=assets.asset_ref(motion["ref"], roots),
                              start_frame=int(scene.frame_start) - int(motion["frame_start"])),
             placement=_placement(arm, motion)))
     if not people:
@@ -205,8 +198,7 @@ def scene_recipe(scene=None, *, width: int = 320, height: int = 180, samples: in
         world_entry = rt.WorldRecipe(kind="scene", name=scene.world.name if scene.world else None)
     else:
         hdri = str(world["hdri"])
-        world_entry = rt.WorldRecipe(kind="hdri", hdri=hdri if hdri.startswith(assets.BUILTIN_PREFIX) else
-                                  assets.ref_under_roots(hdri, roots),
+        world_entry = rt.WorldRecipe(kind="hdri", hdri=assets.asset_ref(hdri, roots),
                                   strength=float(world.get("strength", 1.0)),
                                   rotation_rad=float(world.get("rotation_rad", 0.0)),
                                   shadow_catcher=bool(world.get("shadow_catcher", True)))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..assets import config_relative
 from ..errors import MayhemInputError
 from .fabrics import KIND_FABRICS
 from .looks import FABRIC_PATTERNS, sample_look
@@ -88,20 +89,12 @@ def _user_outfit(rng, manifest: tuple[Path, str], config, config_path) -> list[d
     return garments
 
 
-def manifest_path(entry: str, config_path=None) -> Path:
-    """A clothing.user_outfits entry's file (relative entries are relative to the config file)."""
-    path = Path(entry).expanduser()
-    if config_path is not None and not path.is_absolute():
-        path = Path(config_path).parent / path
-    return path.resolve()
-
-
 def check_user_outfits(config, config_path=None) -> list[tuple[Path, str]]:
     """Every manifest in clothing.user_outfits parses (fail before anything renders); returns
     (file, recipe reference ``clothing.user_outfits[i]:NAME``) per manifest."""
     refs = []
     for i, entry in enumerate(config.clothing.user_outfits):
-        path = manifest_path(entry, config_path)
+        path = config_relative(entry, config_path)
         if not path.is_file():
             raise MayhemInputError(config_path, f"clothing.user_outfits[{i}]", f"outfit manifest {path} not found")
         from .user_outfits import load_manifest
