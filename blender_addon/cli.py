@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Parsed by core.export.bedlam.main (see main()); listed here for --help.
     sub.add_parser("export-bedlam", help="write BEDLAM training labels (.npz) for a dataset: DATASET --out FILE")
+    sub.add_parser("export-humandata",
+                   help="write MMHuman3D HumanData (.npz, SMPLer-X/AiOS) for a dataset: DATASET --out FILE")
     return parser
 
 
@@ -108,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from .core.export import bedlam as export_bedlam
 
         return export_bedlam.main(argv[1:])
+    if argv and argv[0] == "export-humandata":  # likewise
+        from .core.export import humandata as export_humandata
+
+        return export_humandata.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:

@@ -18,8 +18,11 @@ from .atomic import atomic_write_bytes
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def npz_bytes(arrays: dict, compress: bool = True) -> bytes:
-    """Serialise arrays into .npz bytes with fixed timestamps and member order as given."""
+def npz_bytes(arrays: dict, compress: bool = True, allow_pickle: bool = False) -> bytes:
+    """Serialise arrays into .npz bytes with fixed timestamps and member order as given.
+
+    allow_pickle: let object arrays through (a dict stored as a 0-d object array, as
+    MMHuman3D's HumanData does); their pickles are deterministic for the same contents."""
     buf = io.BytesIO()
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with zipfile.ZipFile(buf, "w", compression=method) as zf:
@@ -29,14 +32,14 @@ def npz_bytes(arrays: dict, compress: bool = True) -> bytes:
             info.external_attr = 0o644 << 16
             info.create_system = 3  # same bytes when written on Windows
             member = io.BytesIO()
-            np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+            np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=allow_pickle)
             zf.writestr(info, member.getvalue())
     return buf.getvalue()
 
 
-def save_npz(path, arrays: dict, compress: bool = True) -> Path:
+def save_npz(path, arrays: dict, compress: bool = True, allow_pickle: bool = False) -> Path:
     """Write a deterministic .npz atomically (temp file in the same folder, then rename)."""
-    return atomic_write_bytes(path, npz_bytes(arrays, compress=compress))
+    return atomic_write_bytes(path, npz_bytes(arrays, compress=compress, allow_pickle=allow_pickle))
 
 
 def text_field(path, key: str, value) -> str:
