@@ -54,6 +54,14 @@ def _cmd_overlay(args) -> int:
     return 0
 
 
+def _cmd_preview_video(args) -> int:
+    from .services.preview import preview_videos  # needs bpy (Blender's FFmpeg writer)
+
+    for path in preview_videos(args.dataset, args.out, sequences=args.sequence, fps=args.fps):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mayhem", description="BEDLAM-style synthetic human data in Blender")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -96,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--out", default=None, help="PNG to write (default DATASET/contact_sheet.png)")
     ov.add_argument("--max-frames", type=int, default=16)
     ov.set_defaults(func=_cmd_overlay)
+
+    pv = sub.add_parser("preview-video", help="per-sequence MP4 of the frames with the overlay drawn on (runs Blender)")
+    pv.add_argument("dataset", help="dataset folder written by `mayhem generate`")
+    pv.add_argument("--out", default=None, help="folder for <sequence>.mp4 (default DATASET/previews)")
+    pv.add_argument("--sequence", action="append", default=None, metavar="N",
+                    help="sequence name or index (repeat; default: every completed sequence)")
+    pv.add_argument("--fps", type=float, default=None, help="frame rate (default: the sequence's fps)")
+    pv.set_defaults(func=_cmd_preview_video)
 
     # Parsed by core.export.bedlam.main (see main()); listed here for --help.
     sub.add_parser("export-bedlam", help="write BEDLAM training labels (.npz) for a dataset: DATASET --out FILE")

@@ -25,6 +25,7 @@ The differences (each checked against both bpy wheels in tests):
   (it goes in 6.0).
 * ALL_IDS_COLLECTION (5.0): ``bpy.data.all_ids`` lists every datablock beside the per-type
   collections, so walking all of bpy.data's collections meets each datablock twice.
+* MEDIA_TYPE also covers movies: FFMPEG output is ``media_type = 'VIDEO'`` (set_video_format).
 * PASS_SOCKET_NAMES (5.0): Render Layers sockets and render-result EXR layers are named by
   the passes' UI names ('Object Index' for the object-index pass, formerly 'IndexOB').
 """
@@ -129,6 +130,21 @@ def add_file_output(tree, inputs: dict, *, multilayer: bool = True, codec: str =
     for name, socket in inputs.items():
         tree.links.new(socket, node.inputs[name])
     return node
+
+
+def set_video_format(image_format) -> None:
+    """Make scene.render.image_settings write one movie file through FFmpeg (MEDIA_TYPE: 5.0
+    lists FFMPEG only under media_type 'VIDEO')."""
+    if MEDIA_TYPE:
+        image_format.media_type = "VIDEO"
+    image_format.file_format = "FFMPEG"
+
+
+def set_still_format(image_format, file_format: str = "PNG") -> None:
+    """Make an image format write single images again (MEDIA_TYPE, as above)."""
+    if MEDIA_TYPE:
+        image_format.media_type = "IMAGE"
+    image_format.file_format = file_format
 
 
 def set_exr_format(image_format, *, multilayer: bool, codec: str = "ZIP", color_depth: str = "32") -> None:

@@ -90,3 +90,23 @@ def contact_sheet(dataset_dir, out_path=None, max_frames: int = 16, columns: int
     out = Path(out_path) if out_path else dataset_dir / "contact_sheet.png"
     write_png(out, sheet)
     return out
+
+
+def sequence_overlay_frames(seq_dir):
+    """Yield (frame number, RGB uint8 image with the labels drawn on) for every frame of a
+    sequence, in order: the frames of its preview video."""
+    seq_dir = Path(seq_dir)
+    labels_path = seq_dir / "labels.npz"
+    if not labels_path.is_file():
+        raise MayhemInputError(labels_path, None, "labels file not found")
+    with np.load(labels_path) as z:
+        labels = {k: z[k] for k in z.files}
+    for key in ("frame", "instance_id", "bbox", "joints2d", "joints_visible"):
+        if key not in labels:
+            raise MayhemInputError(labels_path, key, "missing key")
+    for f, k in enumerate(int(v) for v in labels["frame"]):
+        rgb, mask = frame_path(seq_dir, "rgb", k), frame_path(seq_dir, "mask", k)
+        for path in (rgb, mask):
+            if not path.is_file():
+                raise MayhemInputError(path, None, "frame of a completed sequence is missing")
+        yield k, draw_frame(read_png(rgb), read_png(mask), labels, f)
