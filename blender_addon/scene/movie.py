@@ -66,9 +66,6 @@ def write_movie(frames: list, out_path, *, fps: float = 30.0, size: tuple[int, i
         r.ffmpeg.gopsize = 1 if len(frames) < 2 else min(len(frames), 30)
         r.filepath = str(out_path)
         _render_animation(scene)
-        images = [s for s in bpy.data.images if s.filepath and Path(bpy.path.abspath(s.filepath)).parent == folder]
-        for image in images:
-            bpy.data.images.remove(image)
     return Path(out_path)
 
 
