@@ -59,6 +59,8 @@ def test_preview_video_decodes_to_overlay_frames(tmp_path, capsys):
     movie = out / "seq_000000.mp4"
     assert capsys.readouterr().out.strip() == str(movie)
     assert sorted(p.name for p in out.iterdir()) == ["seq_000000.mp4"]  # no frames or partial file left
+    head = movie.read_bytes()
+    assert head[4:8] == b"ftyp" and b"avc1" in head and b"moov" in head  # an MP4 holding H.264
     info = movie_info(movie)
     assert info == {"frames": F, "size": (W, H + 1), "fps": pytest.approx(FPS)}
 
