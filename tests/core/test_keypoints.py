@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from keypoint_scenes import passes_of
 
 from mayhem.core.body import keypoints as kp
 from mayhem.core.body.model import load_body_model
@@ -19,7 +20,6 @@ from mayhem.core.camera.pinhole import cam_points, project
 from mayhem.core.config import config_from_dict
 from mayhem.core.dataset import keypoints as dk
 from mayhem.core.dataset.labels import compute_labels
-from mayhem.core.geometry.raster import rasterize_ids
 from mayhem.core.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mayhem.core.recipe import AssetCache, person_params, sample_recipe
 
@@ -168,23 +168,6 @@ def _behind_each_other(recipe, cache, target_z: float):
     return dataclasses.replace(recipe, camera=camera), d
 
 
-def _passes(recipe, cache, wall_below_row=None, wall_depth=1.0):
-    """(depth, instance) (F,H,W) of the labelled bodies, and a wall (id 0) over the lowest rows."""
-    W, H = recipe.image.width, recipe.image.height
-    labels = compute_labels(recipe, cache)
-    meshes = []
-    for person in recipe.people:
-        model, params, _ = person_params(person, recipe.frames, recipe.fps, cache)
-        verts = model.forward(betas=params["betas"], **{k: v for k, v in params.items() if k != "betas"}).vertices
-        uv, z = project(verts[0], labels["K"][0], labels["world_to_cam"][0])
-        meshes.append((uv, model.faces, z, person.instance_id))
-    ids, depth = rasterize_ids(meshes, W, H, return_depth=True)
-    if wall_below_row is not None:
-        depth[wall_below_row:] = np.minimum(depth[wall_below_row:], wall_depth)
-        ids[wall_below_row:] = np.where(depth[wall_below_row:] == wall_depth, 0, ids[wall_below_row:])
-    return depth[None], ids[None]
-
-
 def _turned(recipe, cache, p, towards):
     """Recipe with person p's yaw changed so that its body faces direction `towards` (world xy)."""
     person = recipe.people[p]
@@ -208,7 +191,7 @@ def test_every_state_on_scenes_of_labelled_bodies(two_people):
     recipe, d = _behind_each_other(recipe, cache, 0.9)
     recipe = _turned(recipe, cache, 0, -d)            # A faces away from the camera
     recipe = _turned(recipe, cache, 1, d)             # B, behind A, faces the camera
-    wall_depth, wall_inst = _passes(recipe, cache, wall_below_row=72)
+    wall_depth, wall_inst = passes_of(recipe, cache, wall_below_row=72)
     arrays = dk.compute_keypoints(recipe, cache, depth=wall_depth, instance=wall_inst)
     a, b = 0, 1
     assert _state(arrays, "body_25", b, "MidHip") == "occluded_person"
@@ -218,7 +201,7 @@ def test_every_state_on_scenes_of_labelled_bodies(two_people):
     assert _state(arrays, "body_25", a, "Neck") == "visible"
     # framing the feet leaves the heads above the image
     low = dataclasses.replace(recipe, camera=dataclasses.replace(recipe.camera, target=[*recipe.camera.target[:2], -0.6]))
-    depth, inst = _passes(low, cache)
+    depth, inst = passes_of(low, cache)
     arrays_low = dk.compute_keypoints(low, cache, depth=depth, instance=inst)
     assert _state(arrays_low, "coco_17", a, "nose") == "outside"
     assert _state(arrays_low, "coco_17", b, "left_eye") == "outside"
