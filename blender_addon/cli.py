@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("export-bedlam", help="write BEDLAM training labels (.npz) for a dataset: DATASET --out FILE")
     sub.add_parser("export-humandata",
                    help="write MMHuman3D HumanData (.npz, SMPLer-X/AiOS) for a dataset: DATASET --out FILE")
+    sub.add_parser("export-coco", help="write COCO person keypoints JSON with RLE masks: DATASET --out FILE.json")
     return parser
 
 
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         from .core.export import humandata as export_humandata
 
         return export_humandata.main(argv[1:])
+    if argv and argv[0] == "export-coco":  # likewise
+        from .core.export import coco as export_coco
+
+        return export_coco.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:

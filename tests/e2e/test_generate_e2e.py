@@ -111,11 +111,38 @@ def test_depth_lies_on_the_labelled_bodies(dataset, motion_folder):
     assert labels["joints_visible"].any()
 
 
+def test_keypoints_file_follows_the_rendered_passes(dataset, motion_folder):
+    """keypoints.npz of a render: every set's shapes, the joints' `visible` equal to labels.npz's
+    joints_visible, and the states recomputed from the written depth and mask files equal."""
+    from mayhem.core.body.keypoints import KEYPOINT_SETS
+    from mayhem.core.dataset.documents import read_recipe
+    from mayhem.core.dataset.keypoints import VISIBLE, compute_keypoints
+
+    seq = dataset / "seq_000000"
+    with np.load(seq / "keypoints.npz") as z:
+        stored = {k: z[k] for k in z.files}
+    with np.load(seq / "labels.npz") as z:
+        visible = z["joints_visible"]
+    for name, (names, rows) in KEYPOINT_SETS.items():
+        assert stored[f"{name}_2d"].shape == (2, 2, len(names), 2) and list(stored[f"{name}_names"]) == list(names)
+        joint = rows < 55
+        assert np.array_equal(stored[f"{name}_visibility"][:, :, joint] == VISIBLE, visible[:, :, rows[joint]]), name
+    recipe = read_recipe(seq)
+    cache = AssetCache(roots={"motion.source": motion_folder})
+    depth = np.stack([read_depth_exr(seq / "depth" / f"{k:06d}.exr") for k in range(2)])
+    mask = np.stack([read_png(seq / "mask" / f"{k:06d}.png") for k in range(2)])
+    again = compute_keypoints(recipe, cache, depth=depth, instance=mask)
+    for key in stored:
+        assert np.array_equal(again[key], stored[key]), key
+    states = np.concatenate([stored[f"{n}_visibility"].ravel() for n in KEYPOINT_SETS])
+    assert (states == VISIBLE).any()
+
+
 def test_same_config_same_bytes(dataset, tmp_path, motion_folder):
     from mayhem.services.batch import BatchOptions, generate
 
     generate(_config(motion_folder), tmp_path / "again", BatchOptions(progress=False))
-    for rel in ("seq_000000/labels.npz", "seq_000000/scene.json", "seq_000000/mask/000001.png",
+    for rel in ("seq_000000/labels.npz", "seq_000000/keypoints.npz", "seq_000000/scene.json", "seq_000000/mask/000001.png",
                 "seq_000000/depth/000001.exr", "seq_000000/rgb/000001.png"):
         assert (dataset / rel).read_bytes() == (tmp_path / "again" / rel).read_bytes(), rel
 

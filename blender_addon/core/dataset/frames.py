@@ -12,6 +12,7 @@ from ..io.exr import write_depth_exr
 from ..io.npz import save_npz
 from ..io.png import strip_png_metadata, write_png
 from .documents import write_recipe
+from .keypoints import KEYPOINTS_NPZ, compute_keypoints, write_keypoints
 from .labels import compute_labels, write_labels
 from .layout import FRAME_FOLDERS, GARMENTS_DIR, LABELS_NPZ, PASSES_DIR, frame_path
 from .passes import read_pass_layers
@@ -54,11 +55,12 @@ def write_garment_meshes(seq_dir: Path, meshes: dict) -> None:
 
 def write_sequence_outputs(seq_dir: Path, frames: list, recipe, cache, clothing: list) -> None:
     """Everything after the render: the frame files (write_frames), Blender's pass EXRs
-    removed, labels.npz, and scene.json with the clothing outcome. `cache` is the recipe's
+    removed, labels.npz, keypoints.npz, and scene.json with the clothing outcome. `cache` is the recipe's
     core.recipe.AssetCache; `clothing` the outcome records of its garments."""
     seq_dir = Path(seq_dir)
     depth, instance = write_frames(seq_dir, frames)
     shutil.rmtree(seq_dir / PASSES_DIR, ignore_errors=True)
     write_labels(seq_dir / LABELS_NPZ, compute_labels(recipe, cache, depth=depth, clothing_outcome=clothing,
                                                       instance=instance))
+    write_keypoints(seq_dir / KEYPOINTS_NPZ, compute_keypoints(recipe, cache, depth=depth, instance=instance))
     write_recipe(seq_dir, recipe, {"clothing": clothing})
